@@ -1,0 +1,3 @@
+import SitewardenCore
+
+print("sitewarden \(sitewardenVersion)")
