@@ -1,0 +1,140 @@
+import Glibc
+
+/// One installed distribution in a venv: where its dist-info is and what its RECORD says.
+public struct InstalledDistribution: Sendable {
+    /// The venv root with symlinks resolved.
+    public var venvRoot: String
+    /// The site-packages directory holding the dist-info, symlinks resolved.
+    public var sitePackages: String
+    /// The dist-info directory name, e.g. `tunely-0.2.3.dist-info`.
+    public var distInfoName: String
+    /// The version from the dist-info directory name.
+    public var version: String
+    /// RECORD's rows, or nil when the dist-info has no RECORD file.
+    public var record: Record?
+}
+
+/// Why a watched distribution cannot be verified at all.
+public enum DistributionError: Error, Sendable, Equatable, CustomStringConvertible {
+    case venvUnreadable(SystemError)
+    case noSitePackages(venv: String)
+    case notInstalled(distribution: String, venv: String)
+    case versionNotInstalled(distribution: String, wanted: String, found: [String])
+    case ambiguous(distribution: String, versions: [String])
+    case recordUnreadable(SystemError)
+
+    public var description: String {
+        switch self {
+        case .venvUnreadable(let error): "venv unreadable: \(error)"
+        case .noSitePackages(let venv): "no lib/python*/site-packages in venv \(venv)"
+        case .notInstalled(let name, let venv): "distribution \(name) is not installed in \(venv) (no dist-info)"
+        case .versionNotInstalled(let name, let wanted, let found):
+            "distribution \(name) \(wanted) is not installed; found \(found.joined(separator: ", "))"
+        case .ambiguous(let name, let versions):
+            "distribution \(name) has several dist-info directories (\(versions.joined(separator: ", "))); set version"
+        case .recordUnreadable(let error): "RECORD unreadable: \(error)"
+        }
+    }
+}
+
+extension InstalledDistribution {
+    /// Finds `distribution` (optionally at `version`) in the venv at `venv`.
+    ///
+    /// Names compare the way packaging normalizes them: case-insensitive, runs of `-`, `_`, `.` equal.
+    /// `lib64` is usually a symlink to `lib`; resolving both keeps one canonical site-packages.
+    public static func locate(
+        distribution: String, version: String?, venv: String
+    ) throws(DistributionError) -> InstalledDistribution {
+        let root: String
+        do { root = try Paths.realPath(venv) } catch { throw .venvUnreadable(error) }
+
+        var candidates = [(sitePackages: String, name: String, version: String)]()
+        let wanted = normalizeName(distribution)
+        for sitePackages in sitePackagesDirectories(venvRoot: root) {
+            for entry in directoryEntries(sitePackages) where entry.hasSuffix(".dist-info") {
+                let stem = entry.dropLast(".dist-info".count)
+                guard let dash = stem.lastIndex(of: "-") else { continue }
+                guard normalizeName(String(stem[..<dash])) == wanted else { continue }
+                candidates.append((sitePackages, entry, String(stem[stem.index(after: dash)...])))
+            }
+        }
+        guard !candidates.isEmpty else { throw .notInstalled(distribution: distribution, venv: venv) }
+
+        let chosen: (sitePackages: String, name: String, version: String)
+        if let version {
+            guard let match = candidates.first(where: { $0.version == version }) else {
+                throw .versionNotInstalled(distribution: distribution, wanted: version, found: candidates.map(\.version))
+            }
+            chosen = match
+        } else {
+            guard candidates.count == 1 else { throw .ambiguous(distribution: distribution, versions: candidates.map(\.version)) }
+            chosen = candidates[0]
+        }
+
+        let recordPath = chosen.sitePackages + "/" + chosen.name + "/RECORD"
+        let record: Record?
+        do {
+            record = Record(parsing: try readWholeFile(recordPath))
+        } catch where error.code == ENOENT {
+            record = nil
+        } catch {
+            throw .recordUnreadable(error)
+        }
+        return InstalledDistribution(
+            venvRoot: root, sitePackages: chosen.sitePackages, distInfoName: chosen.name, version: chosen.version,
+            record: record)
+    }
+
+    static func normalizeName(_ name: String) -> String {
+        var result = ""
+        var lastWasSeparator = false
+        for character in name.lowercased() {
+            if character == "-" || character == "_" || character == "." {
+                if !lastWasSeparator { result.append("_") }
+                lastWasSeparator = true
+            } else {
+                result.append(character)
+                lastWasSeparator = false
+            }
+        }
+        return result
+    }
+
+    private static func sitePackagesDirectories(venvRoot: String) -> [String] {
+        var found = [String]()
+        for lib in ["lib", "lib64"] {
+            for entry in directoryEntries(venvRoot + "/" + lib) where entry.hasPrefix("python") {
+                let candidate = venvRoot + "/" + lib + "/" + entry + "/site-packages"
+                guard let resolved = try? Paths.realPath(candidate), !found.contains(resolved) else { continue }
+                found.append(resolved)
+            }
+        }
+        return found.sorted()
+    }
+}
+
+/// The names in a directory, without `.` and `..`; empty when it cannot be read.
+func directoryEntries(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names = [String]()
+    while let entry = readdir(directory) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}
+
+/// Reads a whole (small) file: RECORD, manifests. Not for package files, which are streamed.
+func readWholeFile(_ path: String) throws(SystemError) -> [UInt8] {
+    let file = try FileDescriptor.open(path, O_RDONLY)
+    var bytes = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = try file.read(into: &chunk)
+        if count == 0 { return bytes }
+        bytes.append(contentsOf: chunk[0..<count])
+    }
+}

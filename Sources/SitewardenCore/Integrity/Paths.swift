@@ -1,0 +1,63 @@
+import Glibc
+
+/// Lexical path helpers. Nothing here touches the filesystem except `realPath`.
+enum Paths {
+    /// Joins and normalizes: collapses `//` and `.`, resolves `..` lexically. `base` must be absolute.
+    static func normalize(_ path: String) -> String {
+        var parts = [Substring]()
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func join(_ base: String, _ relative: String) -> String {
+        relative.hasPrefix("/") ? relative : base + "/" + relative
+    }
+
+    /// True when `path` is `root` or lies below it (both normalized, absolute).
+    static func isInside(_ path: String, root: String) -> Bool {
+        root == "/" || path == root || path.hasPrefix(root + "/")
+    }
+
+    /// `path` relative to `root`, which must contain it.
+    static func relative(_ path: String, to root: String) -> String {
+        path == root ? "." : String(path.dropFirst(root == "/" ? 1 : root.count + 1))
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// `realpath(3)`: every symlink resolved. Throws when the path does not exist.
+    static func realPath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = realpath(path, nil) else { throw SystemError("realpath", path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The deepest existing ancestor of `path`, with symlinks resolved, followed by the
+    /// not-yet-existing rest. Lets a missing file's location be checked for symlink escapes.
+    static func resolveExistingPrefix(_ path: String) -> String {
+        var existing = path
+        var rest = [String]()
+        while existing != "/" {
+            if let resolved = try? realPath(existing) {
+                return rest.isEmpty ? resolved : normalize(resolved + "/" + rest.reversed().joined(separator: "/"))
+            }
+            rest.append(lastComponent(of: existing))
+            existing = directory(of: existing)
+        }
+        return normalize("/" + rest.reversed().joined(separator: "/"))
+    }
+}

@@ -1,0 +1,106 @@
+/// The hash column of a RECORD row: `algorithm=digest`.
+///
+/// Wheels write the digest as urlsafe base64 without padding; other tools have been seen writing
+/// it padded, with the standard alphabet, or as hex. All of these decode to the same bytes,
+/// and bytes are what get compared.
+public struct RecordHash: Sendable, Equatable {
+    /// The algorithm name as written, lowercased (`sha256`, `sha384`, …).
+    public var algorithm: String
+    /// The decoded digest, or nil when the text decodes to nothing of the algorithm's length.
+    public var digest: [UInt8]?
+    /// The text after `=`, kept for messages.
+    public var encoded: String
+
+    /// Parses `algorithm=digest`; nil when there is no `=` or no algorithm.
+    public init?(field: String) {
+        guard let separator = field.firstIndex(of: "=") else { return nil }
+        let algorithm = field[..<separator].lowercased()
+        guard !algorithm.isEmpty else { return nil }
+        self.algorithm = algorithm
+        self.encoded = String(field[field.index(after: separator)...])
+        self.digest = RecordHash.decode(encoded, expectedLength: RecordHash.digestLength(of: algorithm))
+    }
+
+    public init(sha256 digest: SHA256Digest) {
+        algorithm = "sha256"
+        self.digest = digest.bytes
+        encoded = Base64.encodeURLSafeUnpadded(digest.bytes)
+    }
+
+    /// How RECORD spells a SHA-256 digest: `sha256=` + urlsafe base64 without padding.
+    public var recordField: String { "\(algorithm)=\(encoded)" }
+
+    static func digestLength(of algorithm: String) -> Int? {
+        switch algorithm {
+        case "sha256": 32
+        case "sha384": 48
+        case "sha512": 64
+        case "sha224": 28
+        case "sha1": 20
+        case "md5": 16
+        default: nil
+        }
+    }
+
+    private static func decode(_ text: String, expectedLength: Int?) -> [UInt8]? {
+        guard let expectedLength else { return nil }
+        if text.utf8.count == expectedLength * 2, let bytes = Hex.decode(text) {
+            return bytes
+        }
+        guard let bytes = Base64.decode(text), bytes.count == expectedLength else { return nil }
+        return bytes
+    }
+}
+
+/// Base64 in both alphabets, padding optional.
+enum Base64 {
+    private static let urlSafe = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func encodeURLSafeUnpadded(_ bytes: [UInt8]) -> String {
+        var output = [UInt8]()
+        output.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index < bytes.count {
+            let chunk = bytes[index..<min(index + 3, bytes.count)]
+            var value = UInt32(0)
+            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << (16 - 8 * offset) }
+            for position in 0...chunk.count {
+                output.append(urlSafe[Int((value >> (18 - 6 * position)) & 0x3f)])
+            }
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Decodes either alphabet (`-_` or `+/`), with or without `=` padding; nil on any other byte.
+    static func decode(_ text: String) -> [UInt8]? {
+        var symbols = Array(text.utf8)
+        while symbols.last == UInt8(ascii: "=") { symbols.removeLast() }
+        guard symbols.count % 4 != 1 else { return nil }
+        var output = [UInt8]()
+        output.reserveCapacity(symbols.count * 3 / 4)
+        var accumulator = UInt32(0)
+        var bits = 0
+        for symbol in symbols {
+            guard let value = value(of: symbol) else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return output
+    }
+
+    private static func value(of symbol: UInt8) -> UInt8? {
+        switch symbol {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): symbol - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): symbol - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): symbol - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "-"), UInt8(ascii: "+"): 62
+        case UInt8(ascii: "_"), UInt8(ascii: "/"): 63
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/// Every kind of thing sitewarden reports, each with a fixed MESSAGE_ID.
+///
+/// The ids never change once released: operators filter on them (`journalctl MESSAGE_ID=…`) and
+/// deploy/sitewarden.catalog explains each for `journalctl -x`. A test keeps the two in step.
+public enum EventKind: String, Sendable, CaseIterable {
+    case started = "SITEWARDEN_STARTED"
+    case checkCompleted = "SITEWARDEN_CHECK_COMPLETED"
+    case driftFound = "SITEWARDEN_DRIFT_FOUND"
+    case verificationFailed = "SITEWARDEN_VERIFICATION_FAILED"
+    case restoreStarted = "SITEWARDEN_RESTORE_STARTED"
+    case restoreDone = "SITEWARDEN_RESTORE_DONE"
+    case restoreFailed = "SITEWARDEN_RESTORE_FAILED"
+    case backupDamaged = "SITEWARDEN_BACKUP_DAMAGED"
+    case unitRestarted = "SITEWARDEN_UNIT_RESTARTED"
+    case unitRestartFailed = "SITEWARDEN_UNIT_RESTART_FAILED"
+    case probeFailed = "SITEWARDEN_PROBE_FAILED"
+    case probeRecovered = "SITEWARDEN_PROBE_RECOVERED"
+    case targetRecovered = "SITEWARDEN_TARGET_RECOVERED"
+    case configReloaded = "SITEWARDEN_CONFIG_RELOADED"
+    case configRejected = "SITEWARDEN_CONFIG_REJECTED"
+    case stopping = "SITEWARDEN_STOPPING"
+
+    /// The 128-bit id, as journald prints it.
+    public var messageID: String {
+        switch self {
+        case .started: "2ba3b3c1f30d4c88b953cf9d91b225cd"
+        case .checkCompleted: "e86bbd200fce48a39b8572b59dc23093"
+        case .driftFound: "d9d21960ed484df9b2138da14f87bbef"
+        case .verificationFailed: "dee36bf87f8443d8b837f70fee67961f"
+        case .restoreStarted: "2193145bdfea41d1aa1b54608e3239ae"
+        case .restoreDone: "0c4ec1943107485a92893e0261b8988f"
+        case .restoreFailed: "33a0f0180aa14bd7a094186fe8ae53c9"
+        case .backupDamaged: "7714a40d7ed8412c8ec0d6a0784d4550"
+        case .unitRestarted: "a6cfc4cbc45b410cb725435641a038b2"
+        case .unitRestartFailed: "948366772bc24b09b9d4a75f2fbe4ff7"
+        case .probeFailed: "c6c8ab6832584bd6b9eb0113cd5d8425"
+        case .probeRecovered: "17ed99a1849e49239cdcba070c4af01b"
+        case .targetRecovered: "6b6d745278b74a51835cb76022791e32"
+        case .configReloaded: "502e233c8dc74e769fcbe56e8c03c6b3"
+        case .configRejected: "497725a13d83408e87564d557a4388dc"
+        case .stopping: "8ccd5bd1ef9d4ae19abfec0035708ae6"
+        }
+    }
+
+    /// syslog priority: routine is debug, drift a warning, repairs notices, failures errors,
+    /// and a backup that cannot be trusted critical.
+    public var priority: Priority {
+        switch self {
+        case .checkCompleted: .debug
+        case .started, .restoreStarted, .configReloaded, .stopping: .info
+        case .restoreDone, .unitRestarted, .probeRecovered, .targetRecovered: .notice
+        case .driftFound, .probeFailed: .warning
+        case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected: .error
+        case .backupDamaged: .critical
+        }
+    }
+}
+
+/// syslog priorities as journald stores them in `PRIORITY=`.
+public enum Priority: Int, Sendable, Comparable {
+    case emergency = 0, alert, critical, error, warning, notice, info, debug
+
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One thing that happened: a fixed kind, a human message, and the data as journal fields.
+public struct Event: Sendable, Equatable {
+    public var kind: EventKind
+    public var message: String
+    /// Field names without the `SITEWARDEN_` prefix, e.g. `TARGET`, `FILE`, `EXPECTED_SHA256`.
+    public var fields: [(String, String)]
+
+    public init(_ kind: EventKind, _ message: String, _ fields: [(String, String)] = []) {
+        self.kind = kind
+        self.message = message
+        self.fields = fields
+    }
+
+    public func field(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
+
+    public static func == (lhs: Event, rhs: Event) -> Bool {
+        lhs.kind == rhs.kind && lhs.message == rhs.message && lhs.fields.elementsEqual(rhs.fields, by: ==)
+    }
+}
+
+/// Where events go. The daemon writes to the journal; tests record.
+public protocol EventSink: Sendable {
+    func emit(_ event: Event)
+}

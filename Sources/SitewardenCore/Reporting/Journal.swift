@@ -1,0 +1,33 @@
+import CSystemd
+import Glibc
+
+/// Sends events to the systemd journal as structured entries (`sd_journal_sendv`).
+///
+/// Every entry carries `MESSAGE`, `MESSAGE_ID`, `PRIORITY`, `SYSLOG_IDENTIFIER=sitewarden` and the
+/// event's fields prefixed with `SITEWARDEN_`. Without a journal (no /run/systemd/journal/socket)
+/// the entry goes to stderr instead, so a one-shot command run by hand still shows it.
+public struct JournalSink: EventSink {
+    public init() {}
+
+    public func emit(_ event: Event) {
+        var entries = [
+            "MESSAGE=\(event.message)",
+            "MESSAGE_ID=\(event.kind.messageID)",
+            "PRIORITY=\(event.kind.priority.rawValue)",
+            "SYSLOG_IDENTIFIER=sitewarden",
+            "SITEWARDEN_EVENT=\(event.kind.rawValue)",
+        ]
+        for (name, value) in event.fields { entries.append("SITEWARDEN_\(name)=\(value)") }
+
+        if send(entries) != 0 {
+            StandardStreams.writeError("<\(event.kind.priority.rawValue)>\(event.message)\n")
+        }
+    }
+
+    private func send(_ entries: [String]) -> Int32 {
+        let strings = entries.map { strdup($0)! }
+        defer { strings.forEach { free($0) } }
+        var vectors = strings.map { iovec(iov_base: UnsafeMutableRawPointer($0), iov_len: strlen($0)) }
+        return sd_journal_sendv(&vectors, Int32(vectors.count))
+    }
+}
