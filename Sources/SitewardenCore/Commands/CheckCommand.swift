@@ -1,0 +1,76 @@
+/// `sitewarden check`: one verification and probe pass over the targets, printed for a person.
+public struct CheckCommand {
+    public var config: SitewardenConfig
+    public var targetNames: [String]
+
+    public init(config: SitewardenConfig, targetNames: [String]) {
+        self.config = config
+        self.targetNames = targetNames
+    }
+
+    public func run() -> ExitCode {
+        var worst = ExitCode.healthy
+        for target in config.targets where targetNames.isEmpty || targetNames.contains(target.name) {
+            let monitor = TargetMonitor(target: target, events: DiscardingSink())
+            let report = monitor.verify()
+            let probes = monitor.probe()
+            StandardStreams.write(Self.render(target, report, probes))
+            worst = Self.worse(worst, Self.outcome(report, probes))
+        }
+        StandardStreams.write("result: \(Self.describe(worst)) (exit \(worst.rawValue))\n")
+        return worst
+    }
+
+    static func outcome(_ report: VerificationReport, _ probes: [ProbeResult]) -> ExitCode {
+        if report.failure != nil { return .cannotVerify }
+        if !report.drifts.isEmpty { return .drift }
+        return probes.allSatisfy(\.passed) ? .healthy : .probeFailure
+    }
+
+    /// Drift outranks everything: damaged code is the thing sitewarden exists to catch.
+    static func worse(_ lhs: ExitCode, _ rhs: ExitCode) -> ExitCode {
+        let rank: [ExitCode: Int] = [.healthy: 0, .probeFailure: 1, .cannotVerify: 2, .drift: 3]
+        return rank[rhs, default: 0] > rank[lhs, default: 0] ? rhs : lhs
+    }
+
+    static func describe(_ code: ExitCode) -> String {
+        switch code {
+        case .healthy: "healthy"
+        case .drift: "drift"
+        case .probeFailure: "probe failure"
+        case .cannotVerify: "cannot verify"
+        case .usage: "usage error"
+        case .config: "configuration error"
+        }
+    }
+
+    static func render(_ target: TargetConfig, _ report: VerificationReport, _ probes: [ProbeResult]) -> String {
+        var lines = ["\(target.name): \(target.distribution) \(report.version ?? target.version ?? "?") in \(target.venv)"]
+        if let failure = report.failure {
+            lines.append("  cannot verify: \(failure)")
+        } else {
+            lines.append("  files: \(report.filesChecked) checked, \(report.drifts.count) drifted")
+        }
+        for drift in report.drifts {
+            lines.append("    \(drift.kind.name.padding(toLength: 10))\(drift)")
+        }
+        for warning in report.warnings {
+            lines.append("  warning: \(warning)")
+        }
+        for probe in probes {
+            lines.append("  route: \(probe.passed ? "ok  " : "FAIL") \(probe.summary)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Drops events: one-shot commands print their own report instead of logging each step.
+struct DiscardingSink: EventSink {
+    func emit(_ event: Event) {}
+}
+
+extension String {
+    func padding(toLength length: Int) -> String {
+        count >= length ? self + " " : self + String(repeating: " ", count: length - count)
+    }
+}

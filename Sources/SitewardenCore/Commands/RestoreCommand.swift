@@ -1,0 +1,53 @@
+/// `sitewarden restore`: the daemon's repair, on demand: verify, restore what drifted from the
+/// verified backup, restart the unit, confirm. `--dry-run` only lists what would be restored.
+public struct RestoreCommand {
+    public var config: SitewardenConfig
+    public var targetNames: [String]
+    public var dryRun: Bool
+
+    public init(config: SitewardenConfig, targetNames: [String], dryRun: Bool) {
+        self.config = config
+        self.targetNames = targetNames
+        self.dryRun = dryRun
+    }
+
+    public func run() -> ExitCode {
+        var result = ExitCode.healthy
+        let events = PrintingSink(alsoJournal: !dryRun)
+        let services = dryRun ? nil : SystemdServiceManager()
+        for target in config.targets where targetNames.isEmpty || targetNames.contains(target.name) {
+            let monitor = TargetMonitor(target: target, events: dryRun ? DiscardingSink() : events)
+            let report = monitor.verify()
+            if let failure = report.failure {
+                StandardStreams.writeError("\(target.name): cannot verify: \(failure)\n")
+                result = .cannotVerify
+                continue
+            }
+            guard !report.drifts.isEmpty else {
+                StandardStreams.write("\(target.name): nothing to restore (\(report.filesChecked) files match)\n")
+                continue
+            }
+            if dryRun {
+                StandardStreams.write("\(target.name): would restore from \(target.backup):\n")
+                report.drifts.forEach { StandardStreams.write("  \($0)\n") }
+                if let unit = target.unit { StandardStreams.write("  then restart \(unit)\n") }
+                result = .drift
+                continue
+            }
+            if monitor.repair(report, services: services) != .healthy { result = .cannotVerify }
+        }
+        return result
+    }
+}
+
+/// Prints each event for the operator at the terminal, and journals it so the audit trail
+/// of a manual restore is the same as the daemon's.
+struct PrintingSink: EventSink {
+    let alsoJournal: Bool
+
+    func emit(_ event: Event) {
+        guard event.kind.priority < .debug else { return }
+        StandardStreams.write(event.message + "\n")
+        if alsoJournal { JournalSink().emit(event) }
+    }
+}

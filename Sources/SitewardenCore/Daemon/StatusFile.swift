@@ -1,0 +1,60 @@
+import FoundationEssentials
+import Glibc
+
+/// What the daemon last saw, written after every cycle for `sitewarden status`.
+///
+/// Written to a temporary name and renamed, so a reader never sees half a file.
+public struct DaemonStatus: Codable, Sendable, Equatable {
+    public var writtenAt: Int
+    public var pid: Int32
+    public var targets: [TargetStatus]
+
+    public static let fileName = "status.json"
+}
+
+/// One target's line in the status file.
+public struct TargetStatus: Codable, Sendable, Equatable {
+    public var name: String
+    public var health: TargetHealth
+    public var version: String?
+    public var filesChecked: Int
+    public var drifts: [String]
+    public var problem: String?
+    public var probes: [String]
+}
+
+struct StatusFile {
+    let directory: String
+
+    func write(monitors: [TargetMonitor]) {
+        let status = DaemonStatus(
+            writtenAt: Int(time(nil)), pid: getpid(),
+            targets: monitors.map { monitor in
+                TargetStatus(
+                    name: monitor.target.name, health: monitor.health, version: monitor.lastReport?.version,
+                    filesChecked: monitor.lastReport?.filesChecked ?? 0,
+                    drifts: monitor.lastReport?.drifts.map(\.description) ?? [],
+                    problem: monitor.lastReport?.failure, probes: monitor.lastProbes.map(\.summary))
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let bytes = try? encoder.encode(status) else { return }
+        let path = directory + "/" + DaemonStatus.fileName
+        let temporary = path + ".tmp"
+        do {
+            try makeDirectories(directory)
+            let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+            try file.writeAll(Array(bytes))
+            try file.sync()
+        } catch {
+            // The status file is a convenience; the journal already has every event.
+            return
+        }
+        rename(temporary, path)
+    }
+
+    func read() throws(SystemError) -> DaemonStatus? {
+        let bytes = try readWholeFile(directory + "/" + DaemonStatus.fileName)
+        return try? JSONDecoder().decode(DaemonStatus.self, from: Data(bytes))
+    }
+}

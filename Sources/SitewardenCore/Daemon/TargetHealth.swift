@@ -1,0 +1,15 @@
+/// The health of one watched target, as the daemon's cycle sees it.
+///
+/// Transitions are spelled out in `TargetMonitor`; `status` and STATUS= print the name.
+public enum TargetHealth: String, Sendable, Codable {
+    /// Not verified yet.
+    case unknown
+    /// Files match the baseline and RECORD; every route answers as expected.
+    case healthy
+    /// Files differ from the known-good copy.
+    case drifted
+    /// Files are intact but a route does not answer as expected.
+    case probeFailing = "probe-failing"
+    /// Verification or repair cannot run: no venv, no usable RECORD or baseline, a damaged backup.
+    case degraded
+}

@@ -1,0 +1,130 @@
+/// Watches one target: verifies its files, probes its routes, repairs drift, confirms recovery.
+///
+/// Returns what it found and emits each outcome once as an event; it never prints. One monitor
+/// lives per target for the daemon's lifetime so it remembers which routes were failing and which
+/// drift it already reported.
+public final class TargetMonitor {
+    public let target: TargetConfig
+    private let events: EventSink
+    private let prober: HTTPProbe
+    private let heartbeat: @Sendable () -> Void
+
+    public private(set) var health = TargetHealth.unknown
+    public private(set) var lastReport: VerificationReport?
+    public private(set) var lastProbes: [ProbeResult] = []
+    private var failingRoutes = Set<String>()
+
+    /// How long to keep re-probing after a restart before calling the repair a failure:
+    /// `done` from systemd means the unit started, not that it serves yet.
+    var recoveryDeadline: Duration = .seconds(30)
+
+    public init(target: TargetConfig, events: EventSink, heartbeat: @escaping @Sendable () -> Void = {}) {
+        self.target = target
+        self.events = events
+        self.prober = HTTPProbe()
+        self.heartbeat = heartbeat
+    }
+
+    /// One pass: verify, probe, and when files drifted (and `repair` allows), restore them,
+    /// restart the unit and confirm.
+    public func runCycle(repair: Bool, services: ServiceManager?) -> TargetHealth {
+        let report = verify()
+        let probes = probe()
+
+        if report.failure != nil {
+            health = .degraded
+        } else if !report.drifts.isEmpty {
+            health = .drifted
+            if repair { health = self.repair(report, services: services) }
+        } else {
+            health = probes.allSatisfy(\.passed) ? .healthy : .probeFailing
+        }
+        return health
+    }
+
+    /// Verifies the files and reports the result; emits one event per drifted file.
+    @discardableResult
+    public func verify() -> VerificationReport {
+        let started = CycleClock.now()
+        let report = verifier.verify()
+        heartbeat()
+        lastReport = report
+
+        if let failure = report.failure {
+            events.emit(
+                Event(.verificationFailed, "\(target.name): cannot verify: \(failure)", [("TARGET", target.name)]))
+        }
+        for drift in report.drifts {
+            events.emit(driftEvent(drift))
+        }
+        events.emit(
+            Event(
+                .checkCompleted,
+                "\(target.name): \(report.filesChecked) files checked, \(report.drifts.count) drifted in \(CycleClock.since(started).secondsText)",
+                [("TARGET", target.name), ("FILES_CHECKED", "\(report.filesChecked)"), ("DRIFTED", "\(report.drifts.count)")]
+            ))
+        return report
+    }
+
+    /// Probes every route once; emits on each change between passing and failing.
+    @discardableResult
+    public func probe() -> [ProbeResult] {
+        lastProbes = target.routes.map { route in
+            let result = prober.run(route.probeRequest)
+            heartbeat()
+            return result
+        }
+        for result in lastProbes { noteTransition(result) }
+        return lastProbes
+    }
+
+    private func noteTransition(_ result: ProbeResult) {
+        let fields = [
+            ("TARGET", target.name), ("URL", result.url), ("HTTP_STATUS", result.status.map(String.init) ?? ""),
+            ("LATENCY_MS", "\(result.elapsed.wholeMilliseconds)"),
+        ]
+        if result.passed, failingRoutes.remove(result.url) != nil {
+            events.emit(Event(.probeRecovered, "\(target.name): \(result.summary)", fields))
+        } else if !result.passed, failingRoutes.insert(result.url).inserted {
+            events.emit(Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", "\(result.verdict)")]))
+        }
+    }
+
+    private var verifier: Verifier {
+        Verifier(
+            target: target.name, venv: target.venv, distribution: target.distribution, version: target.version,
+            backupDirectory: target.backup)
+    }
+
+    private func driftEvent(_ drift: FileDrift) -> Event {
+        var fields = [
+            ("TARGET", target.name), ("FILE", drift.recordPath), ("DRIFT", drift.kind.name),
+            ("EXPECTED_SHA256", drift.expectedSHA256?.hex ?? ""), ("EXPECTED_SIZE", drift.expectedSize.map(String.init) ?? ""),
+            ("ACTUAL_SHA256", drift.actualSHA256?.hex ?? ""), ("ACTUAL_SIZE", drift.actualSize.map(String.init) ?? ""),
+            ("DISAGREES_WITH", disagreement(drift)),
+        ]
+        if case .truncated(let diagnosis) = drift.kind {
+            fields += [("KEPT_LINES", "\(diagnosis.keptLines)"), ("TOTAL_LINES", "\(diagnosis.totalLines)")]
+        }
+        return Event(.driftFound, "\(target.name): \(drift)", fields)
+    }
+
+    private func disagreement(_ drift: FileDrift) -> String {
+        switch (drift.disagreesWithRecord, drift.disagreesWithBaseline) {
+        case (true, true): "record,baseline"
+        case (true, false): "record"
+        case (false, true): "baseline"
+        case (false, false): ""
+        }
+    }
+}
+
+extension RouteConfig {
+    var probeRequest: ProbeRequest {
+        ProbeRequest(url: url, expectStatus: expectStatus, expectBody: expectBody, timeout: timeout)
+    }
+}
+
+extension ProbeResult {
+    var passed: Bool { verdict == .passed }
+}
