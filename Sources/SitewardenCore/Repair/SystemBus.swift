@@ -199,7 +199,7 @@ enum BusType {
 
 extension Duration {
     /// Microseconds for sd-bus timeouts: at least 1, since 0 means "the default" to `sd_bus_call`.
-    var busMicroseconds: UInt64 {
+    fileprivate var busMicroseconds: UInt64 {
         let (seconds, attoseconds) = components
         guard seconds >= 0 else { return 1 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000)

@@ -52,7 +52,7 @@ public struct UnitControlError: Error, Sendable, CustomStringConvertible {
             case .busError(let name, let message):
                 message.isEmpty ? name : "\(name): \(message)"
             case .deadlinePassed(let timeout):
-                "no answer within \(timeout.wholeMilliseconds) ms"
+                "no answer within \(timeout)"
             case .unexpectedReply(let text), .invalidArgument(let text):
                 text
             }
@@ -82,15 +82,5 @@ public struct UnitControlError: Error, Sendable, CustomStringConvertible {
             }
         let earlier = earlierFailure.map { " (after \($0))" } ?? ""
         return "could not \(action): \(step): \(cause)\(earlier)"
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds, rounded toward zero and saturating at `Int64`'s range.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        return milliseconds.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
     }
 }

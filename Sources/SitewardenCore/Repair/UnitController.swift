@@ -129,8 +129,8 @@ public final class UnitController {
                     arguments: [],
                     timeout: try deadline.remaining()
                 ) { _ throws(BusFailure) in }
-            } catch  where error.cause.isBusError(named: "org.freedesktop.systemd1.AlreadySubscribed") {
-                return
+            } catch {
+                guard error.cause.isBusError(named: "org.freedesktop.systemd1.AlreadySubscribed") else { throw error }
             }
         }
         subscribed = true
@@ -166,7 +166,8 @@ public final class UnitController {
                     reply throws(BusFailure) in try reply.readString(BusType.objectPath)
                 }
             }
-        } catch  where error.cause.isBusError(named: "org.freedesktop.systemd1.NoSuchUnit") {
+        } catch {
+            guard error.cause.isBusError(named: "org.freedesktop.systemd1.NoSuchUnit") else { throw error }
             return try perform(.loadUnit, on: unit) { () throws(BusFailure) in
                 try bus.call("LoadUnit", on: Self.manager, arguments: [unit], timeout: Self.callTimeout) {
                     reply throws(BusFailure) in try reply.readString(BusType.objectPath)

@@ -90,9 +90,9 @@ import Testing
 
     @Test func reportsConnectionFailureNamingTheAddressWhenNothingListens() throws {
         // A bound socket that never listens keeps the port ours and refuses every connection.
-        let socket = try Socket.listenOnLoopback(listen: false)
+        let socket = try LoopbackSocket.open(listening: false)
         defer { close(socket) }
-        let port = try Socket.localPort(of: socket)
+        let port = try LoopbackSocket.localPort(of: socket)
 
         let result = HTTPProbe().run(request(port))
 

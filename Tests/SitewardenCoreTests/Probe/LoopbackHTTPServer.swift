@@ -27,8 +27,8 @@ final class LoopbackHTTPServer: Sendable {
     init(lifetime: Duration = .seconds(30), route: @escaping @Sendable (_ path: String) -> Reply)
         throws
     {
-        let listener = try Socket.listenOnLoopback()
-        port = try Socket.localPort(of: listener)
+        let listener = try LoopbackSocket.open()
+        port = try LoopbackSocket.localPort(of: listener)
         context = Context(listener: listener, deadline: .now + lifetime, route: route)
 
         var thread = pthread_t()
@@ -42,7 +42,7 @@ final class LoopbackHTTPServer: Sendable {
         guard rc == 0 else {
             Unmanaged<Context>.fromOpaque(box).release()
             close(listener)
-            throw SocketError(call: "pthread_create", code: rc)
+            throw LoopbackSocketError(call: "pthread_create", code: rc)
         }
         self.thread = thread
     }
@@ -107,7 +107,7 @@ final class LoopbackHTTPServer: Sendable {
 
         private func answer(_ connection: Int32) {
             // Short socket timeouts let every wait below notice `stop()` promptly.
-            Socket.setTimeouts(connection, milliseconds: 50)
+            LoopbackSocket.setTimeouts(connection, milliseconds: 50)
             guard let path = readRequestPath(connection) else { return }
             state.withLock { $0.paths.append(path) }
 
@@ -189,7 +189,7 @@ final class LoopbackHTTPServer: Sendable {
 }
 
 /// A failed socket call in test set-up.
-struct SocketError: Error, CustomStringConvertible {
+struct LoopbackSocketError: Error, CustomStringConvertible {
     var call: String
     var code: Int32
 
@@ -197,11 +197,11 @@ struct SocketError: Error, CustomStringConvertible {
 }
 
 /// Loopback socket helpers shared by the test servers.
-enum Socket {
+enum LoopbackSocket {
     /// A TCP socket bound to 127.0.0.1 on a port the kernel picks; listening unless `listen` is false.
-    static func listenOnLoopback(listen shouldListen: Bool = true) throws -> Int32 {
+    static func open(listening: Bool = true) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(call: "socket", code: errno) }
+        guard fd >= 0 else { throw LoopbackSocketError(call: "socket", code: errno) }
 
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -215,12 +215,12 @@ enum Socket {
         guard bound == 0 else {
             let code = errno
             close(fd)
-            throw SocketError(call: "bind", code: code)
+            throw LoopbackSocketError(call: "bind", code: code)
         }
-        guard !shouldListen || listen(fd, 16) == 0 else {
+        guard !listening || listen(fd, 16) == 0 else {
             let code = errno
             close(fd)
-            throw SocketError(call: "listen", code: code)
+            throw LoopbackSocketError(call: "listen", code: code)
         }
         return fd
     }
@@ -231,7 +231,7 @@ enum Socket {
         let rc = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard rc == 0 else { throw SocketError(call: "getsockname", code: errno) }
+        guard rc == 0 else { throw LoopbackSocketError(call: "getsockname", code: errno) }
         return UInt16(bigEndian: address.sin_port)
     }
 

@@ -51,7 +51,7 @@ import Testing
         #expect(
             error.description
                 == "could not restart as-dispatch.service: wait for job /org/freedesktop/systemd1/job/42: "
-                + "no answer within 1500 ms"
+                + "no answer within 1.5 seconds"
         )
     }
 }
