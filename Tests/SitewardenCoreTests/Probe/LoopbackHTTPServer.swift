@@ -1,0 +1,244 @@
+import Glibc
+import Synchronization
+
+/// A small HTTP server on 127.0.0.1 with a free port, answering each connection as a test scripts it.
+///
+/// It serves one connection at a time on its own thread (never on Swift's cooperative pool, which
+/// blocking `accept` would starve), and stops on `stop()` or, at the latest, after `lifetime`.
+final class LoopbackHTTPServer: Sendable {
+    /// What the server does with one connection after reading its request head.
+    enum Reply: Sendable {
+        /// Sends a complete response with `Content-Length` and `Connection: close`, then closes.
+        case respond(status: Int, headers: [String] = [], body: String = "")
+        /// Sends these bytes verbatim, then closes.
+        case raw(String)
+        /// Never answers; keeps the connection open until the server stops.
+        case silence
+        /// Sends a 200 status line, then one header byte per `interval`, forever.
+        case drip(interval: Duration)
+        /// Announces `bytes` bytes of body and sends them, until the client hangs up.
+        case endlessBody(bytes: Int)
+    }
+
+    let port: UInt16
+    private let context: Context
+    private let thread: pthread_t
+
+    init(lifetime: Duration = .seconds(30), route: @escaping @Sendable (_ path: String) -> Reply)
+        throws
+    {
+        let listener = try LoopbackSocket.open()
+        port = try LoopbackSocket.localPort(of: listener)
+        context = Context(listener: listener, deadline: .now + lifetime, route: route)
+
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(context).toOpaque()
+        let rc = pthread_create(
+            &thread, nil,
+            { box in
+                Unmanaged<Context>.fromOpaque(box!).takeRetainedValue().serve()
+                return nil
+            }, box)
+        guard rc == 0 else {
+            Unmanaged<Context>.fromOpaque(box).release()
+            close(listener)
+            throw LoopbackSocketError(call: "pthread_create", code: rc)
+        }
+        self.thread = thread
+    }
+
+    /// The request paths seen so far, in arrival order.
+    var requestedPaths: [String] {
+        context.state.withLock { $0.paths }
+    }
+
+    /// Stops serving, waits for the server thread and closes the listening socket. Idempotent.
+    func stop() {
+        let first = context.state.withLock { state in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        guard first else { return }
+        pthread_join(thread, nil)
+        close(context.listener)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The part of the server its thread uses.
+    private final class Context: Sendable {
+        struct State {
+            var stopping = false
+            var paths: [String] = []
+        }
+
+        let listener: Int32
+        let deadline: ContinuousClock.Instant
+        let route: @Sendable (String) -> Reply
+        let state = Mutex(State())
+
+        init(
+            listener: Int32, deadline: ContinuousClock.Instant,
+            route: @escaping @Sendable (String) -> Reply
+        ) {
+            self.listener = listener
+            self.deadline = deadline
+            self.route = route
+        }
+
+        var shouldStop: Bool {
+            state.withLock { $0.stopping } || .now >= deadline
+        }
+
+        func serve() {
+            while !shouldStop {
+                var pollfd = Glibc.pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+                guard poll(&pollfd, 1, 50) == 1 else { continue }
+                // accept4 is not visible through the Glibc module, so close-on-exec is set right after.
+                let connection = accept(listener, nil, nil)
+                guard connection >= 0 else { continue }
+                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                answer(connection)
+                close(connection)
+            }
+        }
+
+        private func answer(_ connection: Int32) {
+            // Short socket timeouts let every wait below notice `stop()` promptly.
+            LoopbackSocket.setTimeouts(connection, milliseconds: 50)
+            guard let path = readRequestPath(connection) else { return }
+            state.withLock { $0.paths.append(path) }
+
+            switch route(path) {
+            case .respond(let status, let headers, let body):
+                let head =
+                    ([
+                        "HTTP/1.1 \(status) Scripted", "Content-Length: \(body.utf8.count)",
+                        "Connection: close",
+                    ]
+                    + headers).joined(separator: "\r\n")
+                _ = send(connection, Array("\(head)\r\n\r\n\(body)".utf8))
+            case .raw(let text):
+                _ = send(connection, Array(text.utf8))
+            case .silence:
+                while !shouldStop { sleepBriefly() }
+            case .drip(let interval):
+                guard send(connection, Array("HTTP/1.1 200 OK\r\n".utf8)) else { return }
+                while !shouldStop, send(connection, Array("X".utf8)) {
+                    sleep(for: interval)
+                }
+            case .endlessBody(let bytes):
+                guard send(connection, Array("HTTP/1.1 200 OK\r\nContent-Length: \(bytes)\r\n\r\n".utf8))
+                else { return }
+                let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024)
+                var sent = 0
+                while sent < bytes, send(connection, Array(chunk.prefix(bytes - sent))) {
+                    sent += min(chunk.count, bytes - sent)
+                }
+            }
+        }
+
+        /// The path of the request line, once the whole request head has arrived.
+        private func readRequestPath(_ connection: Int32) -> String? {
+            var head: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !shouldStop, head.count < 64 * 1024 {
+                let count = recv(connection, &buffer, buffer.count, 0)
+                if count > 0 {
+                    head += buffer[..<count]
+                    if let text = String(validating: head, as: UTF8.self), text.contains("\r\n\r\n") {
+                        let requestLine = text.prefix { $0 != "\r" }.split(separator: " ")
+                        return requestLine.count >= 2 ? String(requestLine[1]) : nil
+                    }
+                } else if count == 0 || errno != EAGAIN {
+                    return nil
+                }
+            }
+            return nil
+        }
+
+        /// Sends everything, retrying on the short send timeout; `false` once the peer is gone or we stop.
+        private func send(_ connection: Int32, _ bytes: [UInt8]) -> Bool {
+            var offset = 0
+            while offset < bytes.count {
+                if shouldStop { return false }
+                // MSG_NOSIGNAL: a client that hangs up must not kill the test process with SIGPIPE.
+                let count = bytes[offset...].withUnsafeBytes {
+                    Glibc.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                if count > 0 {
+                    offset += count
+                } else if errno != EAGAIN {
+                    return false
+                }
+            }
+            return true
+        }
+
+        private func sleep(for interval: Duration) {
+            let end = ContinuousClock.now + interval
+            while !shouldStop, .now < end { sleepBriefly() }
+        }
+
+        private func sleepBriefly() {
+            usleep(20_000)
+        }
+    }
+}
+
+/// A failed socket call in test set-up.
+struct LoopbackSocketError: Error, CustomStringConvertible {
+    var call: String
+    var code: Int32
+
+    var description: String { "\(call): \(String(cString: strerror(code)))" }
+}
+
+/// Loopback socket helpers shared by the test servers.
+enum LoopbackSocket {
+    /// A TCP socket bound to 127.0.0.1 on a port the kernel picks; listening unless `listen` is false.
+    static func open(listening: Bool = true) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackSocketError(call: "socket", code: errno) }
+
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else {
+            let code = errno
+            close(fd)
+            throw LoopbackSocketError(call: "bind", code: code)
+        }
+        guard !listening || listen(fd, 16) == 0 else {
+            let code = errno
+            close(fd)
+            throw LoopbackSocketError(call: "listen", code: code)
+        }
+        return fd
+    }
+
+    static func localPort(of fd: Int32) throws -> UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard rc == 0 else { throw LoopbackSocketError(call: "getsockname", code: errno) }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    static func setTimeouts(_ fd: Int32, milliseconds: Int) {
+        var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+}
