@@ -5,9 +5,9 @@
 /// drift it already reported.
 public final class TargetMonitor {
     public let target: TargetConfig
-    private let events: EventSink
+    let events: EventSink
     private let prober: HTTPProbe
-    private let heartbeat: @Sendable () -> Void
+    let heartbeat: @Sendable () -> Void
 
     public private(set) var health = TargetHealth.unknown
     public private(set) var lastReport: VerificationReport?

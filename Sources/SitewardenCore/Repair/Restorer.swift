@@ -51,7 +51,7 @@ public struct Restorer {
 
         for (index, copy) in staged.enumerated() {
             do { try copy.commit() } catch {
-                staged[(index + 1)...].forEach { $0.discard() }
+                staged[index...].forEach { $0.discard() }
                 throw .repair(error)
             }
         }

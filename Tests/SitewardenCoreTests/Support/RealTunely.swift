@@ -138,6 +138,11 @@ enum Files {
         try overwriteInPlace(path, with: data[..<end])
     }
 
+    /// Lines as `wc -l` counts them.
+    static func lineCount(_ path: String) throws -> Int {
+        try read(path).filter { $0 == UInt8(ascii: "\n") }.count
+    }
+
     static func inode(_ path: String) -> UInt64 {
         var info = stat()
         return lstat(path, &info) == 0 ? UInt64(info.st_ino) : 0
