@@ -52,7 +52,7 @@ public struct CheckCommand {
             lines.append("  files: \(report.filesChecked) checked, \(report.drifts.count) drifted")
         }
         for drift in report.drifts {
-            lines.append("    \(drift.kind.name.padding(toLength: 10))\(drift)")
+            lines.append("    \(drift)")
         }
         for warning in report.warnings {
             lines.append("  warning: \(warning)")
@@ -67,10 +67,4 @@ public struct CheckCommand {
 /// Drops events: one-shot commands print their own report instead of logging each step.
 struct DiscardingSink: EventSink {
     func emit(_ event: Event) {}
-}
-
-extension String {
-    func padding(toLength length: Int) -> String {
-        count >= length ? self + " " : self + String(repeating: " ", count: length - count)
-    }
 }
