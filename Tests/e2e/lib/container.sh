@@ -108,7 +108,8 @@ _ct_find_uv() {
         fi
     done
     echo "container: installing uv with pip into $venv" >&2
-    if ! python3 -m venv --help >/dev/null 2>&1; then
+    # Debian's python3 makes venvs only with python3-venv, which brings ensurepip.
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     fi
     if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q uv; }; then
@@ -129,7 +130,11 @@ _ct_ensure_rootfs() {
     local rootfs=$CONTAINER_CACHE/rootfs lock
     mkdir -p "$CONTAINER_CACHE/uv" || return 1
     exec {lock}>"$CONTAINER_CACHE/.lock"
-    flock "$lock"
+    if ! flock --timeout 600 "$lock"; then
+        _ct_error "another run held $CONTAINER_CACHE/.lock (building the rootfs?) for 10 minutes"
+        exec {lock}>&-
+        return 1
+    fi
     if [[ $(cat "$rootfs/$_CT_STAMP" 2>/dev/null) != "$_CT_PACKAGES" ]]; then
         _ct_build_rootfs "$rootfs"
     fi
@@ -148,8 +153,9 @@ _ct_build_rootfs() {
         'Created-By: Packages' 2>/dev/null | head -n 1)
     echo "container: building the bookworm rootfs in $rootfs (about 2 minutes, once)" >&2
     # debootstrap mounts /proc and /sys inside the target; in a private mount namespace those
-    # mounts cannot outlive it, even when the build is interrupted.
-    if ! unshare --mount --propagation private \
+    # mounts cannot outlive it, even when the build is interrupted. --pdeathsig: it stops
+    # when this shell is killed, rather than building on for nobody.
+    if ! setpriv --pdeathsig TERM -- unshare --mount --propagation private \
         debootstrap --variant=minbase --include="$_CT_PACKAGES" bookworm "$new" ${mirror:+"$mirror"} \
         >"$CONTAINER_CACHE/debootstrap.log" 2>&1; then
         tail -n 20 "$CONTAINER_CACHE/debootstrap.log" >&2
@@ -203,10 +209,11 @@ container_boot() {
     [[ -z $_ct_leader ]] || { _ct_error "a container is already running"; return 1; }
     [[ -n $_ct_uv && -f $rootfs/$_CT_STAMP ]] || { _ct_error "run container_prepare_host first"; return 1; }
     trap 'container_shutdown' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    trap 'exit 129' HUP
+    trap '_ct_signalled SIGINT 130' INT
+    trap '_ct_signalled SIGTERM 143' TERM
+    trap '_ct_signalled SIGHUP 129' HUP
 
+    _ct_sweep_stale
     _ct_work=$(mktemp -d /tmp/sitewarden-e2e.XXXXXX) || return 1
     name=sitewarden-e2e-${_ct_work##*.}
     while read -r parent; do
@@ -219,13 +226,40 @@ container_boot() {
     _ct_wait_ready
 }
 
+_ct_signalled() {
+    _ct_error "$1 received; tearing down"
+    exit "$2"
+}
+
+# A run killed outright (SIGKILL) cannot tear down: its container halts by itself (see
+# _ct_start_nspawn), but its empty cgroups and scratch directory stay. Removes those; a
+# cgroup that still holds processes belongs to a live run and cannot be removed.
+_ct_sweep_stale() {
+    local parent cgroup
+    while read -r parent; do
+        for cgroup in "$parent"/sitewarden-e2e-*; do
+            if [[ -d $cgroup ]] && _ct_remove_cgroup "$cgroup"; then
+                echo "container: removed $cgroup, left by an earlier run" >&2
+                rm -rf "/tmp/sitewarden-e2e.${cgroup##*-}"
+            fi
+        done
+    done < <(_ct_cgroup_parents)
+}
+
+# Removes a cgroup and the ones nested in it, innermost first as rmdir requires; fails if
+# any is left (because it still holds processes).
+_ct_remove_cgroup() {
+    find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+    [[ ! -d $1 ]]
+}
+
 # Listens on $_ct_work/notify.sock for nspawn's datagrams; when READY=1 has arrived, writes
 # the X_NSPAWN_LEADER_PID value to $_ct_work/leader and exits. Every datagram is logged to
 # $_ct_work/notify.log. Gives up after CONTAINER_BOOT_TIMEOUT seconds.
 _ct_start_notify_listener() {
     local deadline=$((SECONDS + 5))
     python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 path, leader_file, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.bind(path)
@@ -244,7 +278,7 @@ while not (leader and ready):
             leader = line.partition("=")[2]
 with open(leader_file + ".tmp", "w") as f:
     f.write(leader)
-import os; os.rename(leader_file + ".tmp", leader_file)
+os.rename(leader_file + ".tmp", leader_file)
 ' "$_ct_work/notify.sock" "$_ct_work/leader" "$CONTAINER_BOOT_TIMEOUT" >"$_ct_work/notify.log" 2>&1 &
     _ct_listener_pid=$!
     until [[ -S $_ct_work/notify.sock ]]; do
@@ -342,9 +376,7 @@ container_shutdown() {
     fi
     local cgroup
     for cgroup in "${_ct_cgroups[@]}"; do
-        # Innermost first: a cgroup can only be removed once its children are.
-        find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
-        [[ ! -d $cgroup ]] || left+=("cgroup $cgroup")
+        _ct_remove_cgroup "$cgroup" || left+=("cgroup $cgroup")
     done
     if [[ -n $_ct_work ]]; then rm -rf "$_ct_work"; fi
     _ct_work="" _ct_nspawn_pid="" _ct_leader="" _ct_listener_pid="" _ct_cgroups=()
