@@ -31,7 +31,9 @@ readonly FULL_LINES=1361 KEEP_LINES=562
 readonly CONFIG=/etc/sitewarden/config.toml
 readonly EVENTS=(SITEWARDEN_DRIFT_FOUND SITEWARDEN_RESTORE_DONE SITEWARDEN_UNIT_RESTARTED SITEWARDEN_PROBE_RECOVERED)
 
+started=$SECONDS
 demo=false
+sitewarden=false
 booted=false
 passed=0 failed=0 skipped=0
 
@@ -76,6 +78,8 @@ require() {
 # Tears down, prints the summary and exits; the summary is the last line of the output.
 finish() {
     if [[ -n ${1:-} ]]; then echo "# stopping: $1"; fi
+    if ((failed)) && $booted; then diagnose; fi
+    step "f: tear down (the run took $((SECONDS - started)) s)"
     if $booted; then check "container torn down, nothing left on the host" container_shutdown; fi
     if ((skipped)); then
         echo "e2e: $passed passed, $failed failed, $skipped skipped"
@@ -83,6 +87,14 @@ finish() {
         echo "e2e: $passed passed, $failed failed"
     fi
     exit $((failed > 0))
+}
+
+# After a failure, what the units and the journal say, as TAP comments.
+diagnose() {
+    {
+        in_container systemctl status --lines=0 as-dispatch sitewarden
+        in_container journalctl --lines=40 -u as-dispatch -u sitewarden
+    } 2>&1 | sed 's/^/# /'
 }
 
 # Containers cannot run here: skip loudly, or fail under CI, where a skip would hide it.
@@ -322,11 +334,14 @@ step_e_recovery() {
 }
 
 main() {
-    if [[ ${1:-} == --demo ]]; then demo=true; fi
-    sitewarden=false
+    case ${1:-} in
+        "") ;;
+        --demo) demo=true ;;
+        *) echo "usage: $0 [--demo]" >&2; exit 2 ;;
+    esac
     if [[ -n ${SITEWARDEN_BIN:-} ]]; then sitewarden=true; fi
 
-    local reason prepared=true started=$SECONDS
+    local reason prepared=true
     if ((EUID != 0)); then skip_or_fail "not root: systemd-nspawn needs root"; fi
     container_prepare_host || prepared=false
     if reason=$(container_unavailable); then skip_or_fail "$reason"; fi
@@ -344,7 +359,6 @@ main() {
         echo "# SITEWARDEN_BIN is not set: stopping after step d; the sitewarden steps (c, e) did not run."
         echo "# To run them: SITEWARDEN_BIN=/path/to/sitewarden bash Tests/e2e/incident.sh"
     fi
-    step "f: tear down (run took $((SECONDS - started)) s)"
     finish
 }
 
