@@ -154,12 +154,13 @@ _ct_build_rootfs() {
     echo "container: building the bookworm rootfs in $rootfs (about 2 minutes, once)" >&2
     # debootstrap mounts /proc and /sys inside the target; in a private mount namespace those
     # mounts cannot outlive it, even when the build is interrupted. --pdeathsig: it stops
-    # when this shell is killed, rather than building on for nobody.
+    # when this shell is killed, rather than building on for nobody. A stalled download
+    # ends the build after 20 minutes.
     if ! setpriv --pdeathsig TERM -- unshare --mount --propagation private \
-        debootstrap --variant=minbase --include="$_CT_PACKAGES" bookworm "$new" ${mirror:+"$mirror"} \
-        >"$CONTAINER_CACHE/debootstrap.log" 2>&1; then
+        timeout --foreground 1200 debootstrap --variant=minbase --include="$_CT_PACKAGES" bookworm "$new" \
+        ${mirror:+"$mirror"} >"$CONTAINER_CACHE/debootstrap.log" 2>&1; then
         tail -n 20 "$CONTAINER_CACHE/debootstrap.log" >&2
-        _ct_error "debootstrap failed; full log in $CONTAINER_CACHE/debootstrap.log"
+        _ct_error "debootstrap failed or ran out of its 20 minutes; full log in $CONTAINER_CACHE/debootstrap.log"
         return 1
     fi
     _ct_configure_rootfs "$new" || { _ct_error "could not configure $new"; return 1; }
