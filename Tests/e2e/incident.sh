@@ -290,6 +290,8 @@ step_d_damage() {
         # sitewarden scans every 2 s, and the damaged server needs seconds to start: left
         # running, sitewarden would usually repair the file before the damaged server first
         # answers. Paused, it meets what the incident left behind: a damaged file, served.
+        # The pause lasts as long as the damaged server takes to answer (1-4 s here), which
+        # must stay well below sitewarden's WatchdogSec.
         say "pausing sitewarden (SIGSTOP) until the damaged server has answered"
         check "pause sitewarden" sitewarden_signal STOP
     fi
