@@ -70,3 +70,32 @@ import Testing
     #expect(config.daemon == ConfigFixtures.fullDecoded.daemon)
     #expect(config.sourcePath == path)
 }
+
+@Test func exampleConfigDescribesTheTunelyIncident() throws {
+    let repository = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
+    let path = "/\(repository)/config.example.toml"
+
+    let config = try ConfigLoader.load(path: path)
+
+    #expect(config.daemon == DaemonConfig(interval: .seconds(30), stateDirectory: "/var/lib/sitewarden"))
+    #expect(
+        config.targets == [
+            TargetConfig(
+                name: "tunely",
+                venv: "/opt/as-dispatch/venv",
+                distribution: "tunely",
+                version: "0.2.3",
+                backup: "/var/lib/sitewarden/backup/tunely",
+                unit: "as-dispatch.service",
+                routes: [
+                    RouteConfig(
+                        url: "http://127.0.0.1:8083/api/info",
+                        expectStatus: 200,
+                        expectBody: "Tunely Server",
+                        timeout: .seconds(5)
+                    )
+                ]
+            )
+        ]
+    )
+}
