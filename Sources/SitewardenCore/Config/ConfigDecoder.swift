@@ -1,0 +1,150 @@
+/// Turns a parsed TOML tree into a `SitewardenConfig`, collecting every problem before it throws.
+struct ConfigDecoder {
+    private let path: String
+    private var problems: [ConfigProblem] = []
+
+    private init(path: String) {
+        self.path = path
+    }
+
+    /// Decodes a document's root table; `path` names the file in problems and in the result.
+    static func decode(_ root: TOMLNode, path: String) throws(ConfigError) -> SitewardenConfig {
+        var decoder = ConfigDecoder(path: path)
+        let config = decoder.config(root)
+
+        guard decoder.problems.isEmpty else {
+            throw ConfigError(problems: decoder.problemsInFileOrder())
+        }
+        return config
+    }
+
+    private mutating func config(_ root: TOMLNode) -> SitewardenConfig {
+        guard case .table(let entries) = root.value else {
+            preconditionFailure("TOMLParser returned a document whose root is not a table")
+        }
+        var reader = TableReader(
+            entries: entries,
+            at: root.position,
+            location: "the top-level table",
+            keyPrefix: "",
+            path: path
+        )
+        let daemon = daemon(reader.node("daemon"))
+        let targets = targets(&reader)
+
+        problems += reader.finish()
+        return SitewardenConfig(daemon: daemon, targets: targets, sourcePath: path)
+    }
+
+    private mutating func daemon(_ node: TOMLNode?) -> DaemonConfig {
+        guard let node else {
+            return DaemonConfig()
+        }
+        guard case .table(let entries) = node.value else {
+            report("daemon: expected a table, found \(node.value.kindName)", at: node.position)
+            return DaemonConfig()
+        }
+        var reader = TableReader(
+            entries: entries, at: node.position, location: "[daemon]", keyPrefix: "daemon.", path: path)
+        let daemon = DaemonConfig(
+            interval: reader.duration("interval", default: DaemonConfig.defaultInterval),
+            stateDirectory: reader.string("state_directory", check: ConfigRules.absolutePath)
+                ?? DaemonConfig.defaultStateDirectory
+        )
+
+        problems += reader.finish()
+        return daemon
+    }
+
+    private mutating func targets(_ root: inout TableReader) -> [TargetConfig] {
+        let node = root.node("target")
+        if node == nil || node?.value == .array([]) {
+            report("no targets: add at least one [[target]] table", at: node?.position)
+        }
+
+        var targets: [TargetConfig] = []
+        var indexByName: [String: Int] = [:]
+        for table in root.tables("target") ?? [] {
+            let location = "target[\(table.index)]"
+            var reader = TableReader(
+                entries: table.entries,
+                at: table.position,
+                location: location,
+                keyPrefix: location + ".",
+                path: path
+            )
+            let target = target(&reader)
+            if let first = indexByName[target.name] {
+                reader.report(
+                    "\(location).name: '\(target.name)' is already the name of target[\(first)]",
+                    at: reader.position(of: "name")
+                )
+            } else if !target.name.isEmpty {
+                indexByName[target.name] = table.index
+            }
+
+            problems += reader.finish()
+            targets.append(target)
+        }
+        return targets
+    }
+
+    private mutating func target(_ reader: inout TableReader) -> TargetConfig {
+        TargetConfig(
+            name: reader.requiredString("name"),
+            venv: reader.requiredString("venv", check: ConfigRules.absolutePath),
+            distribution: reader.requiredString("distribution"),
+            version: reader.string("version"),
+            backup: reader.requiredString("backup", check: ConfigRules.absolutePath),
+            unit: reader.string("unit", check: ConfigRules.serviceUnit),
+            routes: routes(&reader)
+        )
+    }
+
+    private mutating func routes(_ target: inout TableReader) -> [RouteConfig] {
+        var routes: [RouteConfig] = []
+        for table in target.tables("route") ?? [] {
+            let location = "\(target.location).route[\(table.index)]"
+            var reader = TableReader(
+                entries: table.entries,
+                at: table.position,
+                location: location,
+                keyPrefix: location + ".",
+                path: path
+            )
+            routes.append(route(&reader))
+
+            problems += reader.finish()
+        }
+        return routes
+    }
+
+    private func route(_ reader: inout TableReader) -> RouteConfig {
+        RouteConfig(
+            url: reader.requiredString("url", check: ConfigRules.httpURL),
+            expectStatus: reader.integer(
+                "expect_status",
+                default: RouteConfig.defaultExpectStatus,
+                check: ConfigRules.httpStatus
+            ),
+            expectBody: reader.string("expect_body"),
+            timeout: reader.duration("timeout", default: RouteConfig.defaultTimeout)
+        )
+    }
+
+    private mutating func report(_ message: String, at position: TOMLPosition?) {
+        problems.append(ConfigProblem(path: path, position: position, message: message))
+    }
+
+    /// Problems sorted by position, those without one last; ties keep the order they were found in.
+    private func problemsInFileOrder() -> [ConfigProblem] {
+        let infinity = Int.max
+        return problems.enumerated()
+            .sorted { lhs, rhs in
+                let left = (lhs.element.line ?? infinity, lhs.element.column ?? infinity, lhs.offset)
+                let right = (rhs.element.line ?? infinity, rhs.element.column ?? infinity, rhs.offset)
+                return left < right
+            }
+            .map(\.element)
+    }
+}
