@@ -276,6 +276,8 @@ step_c_start_sitewarden() {
     check "journalctl --update-catalog" in_container journalctl --update-catalog
     require "install the config" container_copy "$HERE/incident-config.toml" "$CONFIG" 0644
     in_container systemctl daemon-reload
+    check "systemd-analyze verify sitewarden.service" \
+        in_container systemd-analyze verify --recursive-errors=no --man=no sitewarden.service
     require "sitewarden baseline exits 0" in_container sitewarden baseline --config "$CONFIG"
     require "systemctl start sitewarden (returns after READY=1)" in_container systemctl start sitewarden
     check "sitewarden is active" in_container systemctl is-active --quiet sitewarden

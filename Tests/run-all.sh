@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Every sitewarden test, on a fresh Debian 12 machine with a Swift 6 toolchain, as root:
+#   1. installs what is missing (deploy/setup-dev.sh), including the real tunely 0.2.3 from PyPI;
+#   2. unit tests (swift test);
+#   3. unit restarts over sd-bus under real systemd 252 in a container (Tests/e2e/unit-restart.sh);
+#   4. the incident end to end under real systemd, with the release binary (Tests/e2e/incident.sh).
+# Prints each suite's own result, then one line "tests: N passed, M failed" over the suites.
+# Under CI=true nothing may skip: a suite that cannot run fails.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+passed=0 failed=0 skipped=0
+
+# suite NAME CMD...: runs one suite; exit 77 means it skipped (and said why).
+suite() {
+    local name=$1 status
+    shift
+    echo
+    echo "=== $name"
+    "$@"
+    status=$?
+    if [ "$status" = 0 ]; then
+        passed=$((passed + 1))
+    elif [ "$status" = 77 ] && [ "${CI:-}" != true ]; then
+        skipped=$((skipped + 1))
+        echo "=== $name SKIPPED (see above)"
+    else
+        failed=$((failed + 1))
+        echo "=== $name FAILED (exit $status)"
+    fi
+}
+
+bash deploy/setup-dev.sh || { echo "tests: setup failed"; exit 1; }
+suite "fixture: tunely 0.2.3 from PyPI" bash Tests/fixtures/tunely-venv.sh /var/tmp/sitewarden-fixtures/tunely-0.2.3
+suite "swift build" swift build --build-tests
+suite "unit tests (swift test)" swift test --skip-build
+suite "release build (static Swift runtime)" swift build -c release --static-swift-stdlib
+suite "unit restarts under real systemd" env SKIP_BUILD=1 bash Tests/e2e/unit-restart.sh
+suite "the incident under real systemd" env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/incident.sh
+
+echo
+if [ "$skipped" -gt 0 ]; then
+    echo "tests: $passed passed, $failed failed, $skipped skipped"
+else
+    echo "tests: $passed passed, $failed failed"
+fi
+[ "$failed" = 0 ]
