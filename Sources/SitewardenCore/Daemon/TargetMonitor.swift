@@ -86,7 +86,7 @@ public final class TargetMonitor {
         if result.passed, failingRoutes.remove(result.url) != nil {
             events.emit(Event(.probeRecovered, "\(target.name): \(result.summary)", fields))
         } else if !result.passed, failingRoutes.insert(result.url).inserted {
-            events.emit(Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", "\(result.verdict)")]))
+            events.emit(Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", result.verdict.name)]))
         }
     }
 

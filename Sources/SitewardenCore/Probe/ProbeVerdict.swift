@@ -14,3 +14,18 @@ public enum ProbeVerdict: Sendable, Equatable {
     /// The body was longer than the request's `maxBodyBytes`; reading stopped there.
     case responseTooLarge(limit: Int)
 }
+
+extension ProbeVerdict {
+    /// One word for journal fields and scripts (`SITEWARDEN_REASON=`).
+    public var name: String {
+        switch self {
+        case .passed: "passed"
+        case .unexpectedStatus: "unexpected-status"
+        case .bodyMismatch: "body-mismatch"
+        case .timedOut: "timeout"
+        case .connectionFailed: "connection-failed"
+        case .invalidRequest: "invalid-request"
+        case .responseTooLarge: "response-too-large"
+        }
+    }
+}

@@ -31,7 +31,7 @@ struct TargetMonitorTests {
         var url: String { "http://127.0.0.1:\(server.port)/api/info" }
     }
 
-    private func target(_ scratch: Scratch, url: String) -> TargetConfig {
+    func target(_ scratch: Scratch, url: String) -> TargetConfig {
         TargetConfig(
             name: "tunely", venv: scratch.venv, distribution: "tunely", version: "0.2.3", backup: scratch.backup,
             unit: "as-dispatch.service",
@@ -153,5 +153,17 @@ struct TargetMonitorTests {
         #expect(health == .degraded)
         #expect(events.kinds == [.verificationFailed])
         #expect(events.first(.verificationFailed)?.message.contains(scratch.path + "/no-venv") == true)
+    }
+}
+
+extension TargetMonitorTests {
+    @Test func probeFailureNamesItsReasonInOneWord() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let route = try InfoRoute(serving: false)
+        let events = RecordingSink()
+
+        _ = TargetMonitor(target: target(scratch, url: route.url), events: events).runCycle(repair: true, services: nil)
+
+        #expect(events.first(.probeFailed)?.field("REASON") == "unexpected-status")
     }
 }
