@@ -29,7 +29,8 @@ do {
 
 let unknown = arguments.targets.filter { name in !config.targets.contains { $0.name == name } }
 guard unknown.isEmpty else {
-    StandardStreams.writeError("sitewarden: no target named \(unknown.joined(separator: ", ")) in \(arguments.configPath)\n")
+    StandardStreams.writeError(
+        "sitewarden: no target named \(unknown.joined(separator: ", ")) in \(arguments.configPath)\n")
     exit(ExitCode.usage.rawValue)
 }
 

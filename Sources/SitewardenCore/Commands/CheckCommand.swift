@@ -45,7 +45,9 @@ public struct CheckCommand {
     }
 
     static func render(_ target: TargetConfig, _ report: VerificationReport, _ probes: [ProbeResult]) -> String {
-        var lines = ["\(target.name): \(target.distribution) \(report.version ?? target.version ?? "?") in \(target.venv)"]
+        var lines = [
+            "\(target.name): \(target.distribution) \(report.version ?? target.version ?? "?") in \(target.venv)"
+        ]
         if let failure = report.failure {
             lines.append("  cannot verify: \(failure)")
         } else {

@@ -29,7 +29,7 @@ public struct RestoreCommand {
             }
             if dryRun {
                 StandardStreams.write("\(target.name): would restore from \(target.backup):\n")
-                report.drifts.forEach { StandardStreams.write("  \($0)\n") }
+                for drift in report.drifts { StandardStreams.write("  \(drift)\n") }
                 if let unit = target.unit { StandardStreams.write("  then restart \(unit)\n") }
                 result = .drift
                 continue

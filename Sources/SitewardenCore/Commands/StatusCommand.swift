@@ -25,9 +25,9 @@ public struct StatusCommand {
         var worst = ExitCode.healthy
         for target in status.targets {
             lines.append("\(target.name): \(target.health.rawValue), \(target.filesChecked) files checked")
-            target.drifts.forEach { lines.append("  drift: \($0)") }
+            for drift in target.drifts { lines.append("  drift: \(drift)") }
             target.problem.map { lines.append("  problem: \($0)") }
-            target.probes.forEach { lines.append("  route: \($0)") }
+            for probe in target.probes { lines.append("  route: \(probe)") }
             switch target.health {
             case .healthy: break
             case .drifted: worst = CheckCommand.worse(worst, .drift)

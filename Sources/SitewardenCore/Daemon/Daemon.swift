@@ -35,7 +35,8 @@ public final class Daemon: @unchecked Sendable {
             monitors = makeMonitors(for: config)
             services = SystemdServiceManager()
             events.emit(
-                Event(.started, "sitewarden \(sitewardenVersion) watching \(config.targets.count) target(s)",
+                Event(
+                    .started, "sitewarden \(sitewardenVersion) watching \(config.targets.count) target(s)",
                     [("CONFIG", configPath), ("TARGETS", config.targets.map(\.name).joined(separator: " "))]))
             runCycle()
             notifier.ready(status: statusLine())
@@ -75,7 +76,8 @@ public final class Daemon: @unchecked Sendable {
     private func statusLine() -> String {
         monitors.map { monitor in
             let files = monitor.lastReport.map { "\($0.filesChecked) files" } ?? "not verified"
-            let routes = monitor.lastProbes.isEmpty
+            let routes =
+                monitor.lastProbes.isEmpty
                 ? "" : ", \(monitor.lastProbes.filter(\.passed).count)/\(monitor.lastProbes.count) routes ok"
             return "\(monitor.target.name): \(monitor.health.rawValue) (\(files)\(routes))"
         }.joined(separator: "; ")
@@ -87,7 +89,8 @@ public final class Daemon: @unchecked Sendable {
         guard let timeout = notifier.watchdogTimeout() else { return }
         let period = timeout / 2
         let timer = DispatchSource.makeTimerSource(queue: controlQueue)
-        timer.schedule(deadline: .now(), repeating: .nanoseconds(Int(period.wholeNanoseconds)), leeway: .milliseconds(10))
+        timer.schedule(
+            deadline: .now(), repeating: .nanoseconds(Int(period.wholeNanoseconds)), leeway: .milliseconds(10))
         timer.setEventHandler { [heartbeat, notifier] in
             if heartbeat.isAlive(within: period) { notifier.watchdog() }
         }
@@ -125,11 +128,14 @@ public final class Daemon: @unchecked Sendable {
                 let newConfig = try ConfigLoader.load(path: configPath)
                 config = newConfig
                 monitors = makeMonitors(for: newConfig)
-                events.emit(Event(.configReloaded, "configuration reloaded from \(configPath)", [("CONFIG", configPath)]))
+                events.emit(
+                    Event(.configReloaded, "configuration reloaded from \(configPath)", [("CONFIG", configPath)]))
                 scheduleCycles()
             } catch {
                 events.emit(
-                    Event(.configRejected, "new configuration rejected, keeping the old one: \(error)", [("CONFIG", configPath)]))
+                    Event(
+                        .configRejected, "new configuration rejected, keeping the old one: \(error)",
+                        [("CONFIG", configPath)]))
             }
             notifier.ready(status: statusLine())
         }

@@ -9,7 +9,9 @@ extension TargetMonitor {
         do {
             guard let loaded = try BaselineManifest.load(backupDirectory: target.backup) else {
                 events.emit(
-                    Event(.restoreFailed, "\(target.name): no baseline recorded in \(target.backup); run sitewarden baseline",
+                    Event(
+                        .restoreFailed,
+                        "\(target.name): no baseline recorded in \(target.backup); run sitewarden baseline",
                         [("TARGET", target.name)]))
                 return .degraded
             }
@@ -21,7 +23,8 @@ extension TargetMonitor {
 
         let files = report.drifts.map(\.recordPath).joined(separator: " ")
         events.emit(
-            Event(.restoreStarted, "\(target.name): restoring \(report.drifts.count) file(s) from \(target.backup)",
+            Event(
+                .restoreStarted, "\(target.name): restoring \(report.drifts.count) file(s) from \(target.backup)",
                 [("TARGET", target.name), ("FILES", files)]))
         let started = CycleClock.now()
         let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
@@ -29,18 +32,28 @@ extension TargetMonitor {
             let restored = try Restorer(venvRoot: venvRoot, backupDirectory: target.backup, manifest: manifest)
                 .restore(report.drifts)
             events.emit(
-                Event(.restoreDone,
+                Event(
+                    .restoreDone,
                     "\(target.name): restored \(restored.map(\.recordPath).joined(separator: ", ")) in \(CycleClock.since(started).secondsText)",
-                    [("TARGET", target.name), ("FILES", restored.map(\.recordPath).joined(separator: " ")),
-                     ("SHA256", restored.map(\.sha256).joined(separator: " "))]))
+                    [
+                        ("TARGET", target.name), ("FILES", restored.map(\.recordPath).joined(separator: " ")),
+                        ("SHA256", restored.map(\.sha256).joined(separator: " ")),
+                    ]))
         } catch {
             switch error {
             case .backupDamaged(let file, _):
-                events.emit(Event(.backupDamaged, "\(target.name): \(error); unit not restarted", [("TARGET", target.name), ("FILE", file)]))
+                events.emit(
+                    Event(
+                        .backupDamaged, "\(target.name): \(error); unit not restarted",
+                        [("TARGET", target.name), ("FILE", file)]))
             case .noKnownGoodCopy(let file):
-                events.emit(Event(.restoreFailed, "\(target.name): \(error)", [("TARGET", target.name), ("FILE", file)]))
+                events.emit(
+                    Event(.restoreFailed, "\(target.name): \(error)", [("TARGET", target.name), ("FILE", file)]))
             case .repair(let cause):
-                events.emit(Event(.restoreFailed, "\(target.name): \(error)", [("TARGET", target.name), ("FILE", cause.file), ("STEP", cause.step)]))
+                events.emit(
+                    Event(
+                        .restoreFailed, "\(target.name): \(error)",
+                        [("TARGET", target.name), ("FILE", cause.file), ("STEP", cause.step)]))
             }
             return .degraded
         }
@@ -54,7 +67,10 @@ extension TargetMonitor {
 
     private func restart(_ unit: String, services: ServiceManager?) -> Bool {
         guard let services else {
-            events.emit(Event(.unitRestartFailed, "\(target.name): cannot restart \(unit): no connection to systemd", [("TARGET", target.name), ("UNIT", unit)]))
+            events.emit(
+                Event(
+                    .unitRestartFailed, "\(target.name): cannot restart \(unit): no connection to systemd",
+                    [("TARGET", target.name), ("UNIT", unit)]))
             return false
         }
         let started = CycleClock.now()
@@ -63,17 +79,20 @@ extension TargetMonitor {
         switch outcome {
         case .success(let result) where result == "done":
             events.emit(
-                Event(.unitRestarted, "\(target.name): restarted \(unit) in \(CycleClock.since(started).secondsText)",
+                Event(
+                    .unitRestarted, "\(target.name): restarted \(unit) in \(CycleClock.since(started).secondsText)",
                     [("TARGET", target.name), ("UNIT", unit), ("JOB_RESULT", result)]))
             return true
         case .success(let result):
             events.emit(
-                Event(.unitRestartFailed, "\(target.name): restart of \(unit) ended with result \(result)",
+                Event(
+                    .unitRestartFailed, "\(target.name): restart of \(unit) ended with result \(result)",
                     [("TARGET", target.name), ("UNIT", unit), ("JOB_RESULT", result)]))
             return false
         case .failure(let message):
             events.emit(
-                Event(.unitRestartFailed, "\(target.name): restart of \(unit) failed: \(message)",
+                Event(
+                    .unitRestartFailed, "\(target.name): restart of \(unit) failed: \(message)",
                     [("TARGET", target.name), ("UNIT", unit)]))
             return false
         }
@@ -89,8 +108,12 @@ extension TargetMonitor {
             let results = probe()
             if results.allSatisfy(\.passed) {
                 events.emit(
-                    Event(.targetRecovered, "\(target.name): files verified and every route answers as expected",
-                        [("TARGET", target.name), ("RECOVERY_PROBE_WAIT_MS", "\(CycleClock.since(started).wholeMilliseconds)")]))
+                    Event(
+                        .targetRecovered, "\(target.name): files verified and every route answers as expected",
+                        [
+                            ("TARGET", target.name),
+                            ("RECOVERY_PROBE_WAIT_MS", "\(CycleClock.since(started).wholeMilliseconds)"),
+                        ]))
                 return .healthy
             }
             guard CycleClock.since(started) < recoveryDeadline else { return .probeFailing }

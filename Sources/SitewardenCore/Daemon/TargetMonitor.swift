@@ -61,7 +61,10 @@ public final class TargetMonitor {
             Event(
                 .checkCompleted,
                 "\(target.name): \(report.filesChecked) files checked, \(report.drifts.count) drifted in \(CycleClock.since(started).secondsText)",
-                [("TARGET", target.name), ("FILES_CHECKED", "\(report.filesChecked)"), ("DRIFTED", "\(report.drifts.count)")]
+                [
+                    ("TARGET", target.name), ("FILES_CHECKED", "\(report.filesChecked)"),
+                    ("DRIFTED", "\(report.drifts.count)"),
+                ]
             ))
         return report
     }
@@ -86,7 +89,8 @@ public final class TargetMonitor {
         if result.passed, failingRoutes.remove(result.url) != nil {
             events.emit(Event(.probeRecovered, "\(target.name): \(result.summary)", fields))
         } else if !result.passed, failingRoutes.insert(result.url).inserted {
-            events.emit(Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", result.verdict.name)]))
+            events.emit(
+                Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", result.verdict.name)]))
         }
     }
 
@@ -99,7 +103,8 @@ public final class TargetMonitor {
     private func driftEvent(_ drift: FileDrift) -> Event {
         var fields = [
             ("TARGET", target.name), ("FILE", drift.recordPath), ("DRIFT", drift.kind.name),
-            ("EXPECTED_SHA256", drift.expectedSHA256?.hex ?? ""), ("EXPECTED_SIZE", drift.expectedSize.map(String.init) ?? ""),
+            ("EXPECTED_SHA256", drift.expectedSHA256?.hex ?? ""),
+            ("EXPECTED_SIZE", drift.expectedSize.map(String.init) ?? ""),
             ("ACTUAL_SHA256", drift.actualSHA256?.hex ?? ""), ("ACTUAL_SIZE", drift.actualSize.map(String.init) ?? ""),
             ("DISAGREES_WITH", disagreement(drift)),
         ]

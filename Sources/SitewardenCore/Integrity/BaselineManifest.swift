@@ -1,5 +1,5 @@
-import Glibc
 import FoundationEssentials
+import Glibc
 
 /// The baseline: what a known-good deployment of one distribution looked like, file by file.
 ///
@@ -62,7 +62,8 @@ extension BaselineManifest {
             throw ManifestError(path: path, reason: "not a valid manifest (\(error))")
         }
         guard manifest.format == currentFormat else {
-            throw ManifestError(path: path, reason: "format \(manifest.format) is not supported (expected \(currentFormat))")
+            throw ManifestError(
+                path: path, reason: "format \(manifest.format) is not supported (expected \(currentFormat))")
         }
         return manifest
     }

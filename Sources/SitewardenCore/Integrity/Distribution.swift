@@ -63,11 +63,14 @@ extension InstalledDistribution {
         let chosen: (sitePackages: String, name: String, version: String)
         if let version {
             guard let match = candidates.first(where: { $0.version == version }) else {
-                throw .versionNotInstalled(distribution: distribution, wanted: version, found: candidates.map(\.version))
+                throw .versionNotInstalled(
+                    distribution: distribution, wanted: version, found: candidates.map(\.version))
             }
             chosen = match
         } else {
-            guard candidates.count == 1 else { throw .ambiguous(distribution: distribution, versions: candidates.map(\.version)) }
+            guard candidates.count == 1 else {
+                throw .ambiguous(distribution: distribution, versions: candidates.map(\.version))
+            }
             chosen = candidates[0]
         }
 
@@ -75,7 +78,7 @@ extension InstalledDistribution {
         let record: Record?
         do {
             record = Record(parsing: try readWholeFile(recordPath))
-        } catch where error.code == ENOENT {
+        } catch  where error.code == ENOENT {
             record = nil
         } catch {
             throw .recordUnreadable(error)

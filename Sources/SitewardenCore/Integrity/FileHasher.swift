@@ -43,7 +43,8 @@ final class FileHasher {
             guard info.st_mode & S_IFMT == S_IFREG else { return .notRegularFile }
             let (digest, size) = try hash(file)
             return .present(
-                FileFacts(sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
+                FileFacts(
+                    sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
             )
         } catch {
             return .unreadable(error)

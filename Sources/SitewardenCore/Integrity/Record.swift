@@ -50,7 +50,8 @@ public struct Record: Sendable, Equatable {
         if !row.fields[1].isEmpty {
             guard let parsed = RecordHash(field: row.fields[1]) else {
                 return .failure(
-                    RecordProblem(line: row.line, message: "hash '\(row.fields[1])' is not of the form algorithm=digest"))
+                    RecordProblem(
+                        line: row.line, message: "hash '\(row.fields[1])' is not of the form algorithm=digest"))
             }
             hash = parsed
         }
@@ -120,7 +121,9 @@ enum CSVReader {
                 // A quote opens a quoted field only at its start, as in Python's csv.
                 if field.isEmpty && !quotedFieldClosed { inQuotes = true } else { field.append(byte) }
             case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                if byte == UInt8(ascii: "\r") && index < bytes.count && bytes[index] == UInt8(ascii: "\n") { index += 1 }
+                if byte == UInt8(ascii: "\r") && index < bytes.count && bytes[index] == UInt8(ascii: "\n") {
+                    index += 1
+                }
                 endRow()
                 line += 1
                 rowLine = line

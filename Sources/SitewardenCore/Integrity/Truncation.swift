@@ -39,7 +39,9 @@ public struct TruncationDiagnosis: Sendable, Equatable, CustomStringConvertible 
             // Read exactly as many damaged bytes as this good chunk holds, so chunks line up.
             var filled = 0
             while filled < goodCount {
-                guard let count = try? damagedFile.read(into: &damagedBuffer, range: filled..<goodCount) else { return nil }
+                guard let count = try? damagedFile.read(into: &damagedBuffer, range: filled..<goodCount) else {
+                    return nil
+                }
                 if count == 0 { break }
                 filled += count
             }
@@ -54,6 +56,7 @@ public struct TruncationDiagnosis: Sendable, Equatable, CustomStringConvertible 
             return nil
         }
         guard keptBytes < totalBytes else { return nil }
-        return TruncationDiagnosis(keptLines: keptLines, totalLines: totalLines, keptBytes: keptBytes, totalBytes: totalBytes)
+        return TruncationDiagnosis(
+            keptLines: keptLines, totalLines: totalLines, keptBytes: keptBytes, totalBytes: totalBytes)
     }
 }

@@ -29,7 +29,8 @@ public struct Verifier {
     }
 
     public func verify() -> VerificationReport {
-        var report = VerificationReport(target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
+        var report = VerificationReport(
+            target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
 
         let manifest: BaselineManifest?
         do {
@@ -101,7 +102,8 @@ public struct Verifier {
             report.warnings.append("\(installed.distInfoName)/RECORD \(problem)")
         }
         for entry in record.entries {
-            guard let absolute = confinedPath(entry.path, sitePackages: installed.sitePackages, venvRoot: venvRoot) else {
+            guard let absolute = confinedPath(entry.path, sitePackages: installed.sitePackages, venvRoot: venvRoot)
+            else {
                 report.warnings.append(
                     "security: \(installed.distInfoName)/RECORD line \(entry.line) names \(entry.path), outside the venv; ignored"
                 )
@@ -122,7 +124,8 @@ public struct Verifier {
         for file in manifest.files {
             let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
             guard Paths.isInside(Paths.resolveExistingPrefix(absolute), root: venvRoot) else {
-                report.warnings.append("security: baseline names \(file.venvPath), which resolves outside the venv; ignored")
+                report.warnings.append(
+                    "security: baseline names \(file.venvPath), which resolves outside the venv; ignored")
                 continue
             }
             expectations[file.venvPath, default: Expectation(recordPath: file.recordPath, absolutePath: absolute)]
@@ -141,11 +144,13 @@ public struct Verifier {
     }
 
     private func check(_ expectation: Expectation, venvPath: String, hasher: FileHasher) -> FileDrift? {
-        let expectedDigest = expectation.baseline.flatMap { SHA256Digest(hex: $0.sha256) } ?? recordDigest(expectation.record)
+        let expectedDigest =
+            expectation.baseline.flatMap { SHA256Digest(hex: $0.sha256) } ?? recordDigest(expectation.record)
         let expectedSize = expectation.baseline?.size ?? expectation.record?.size
         var drift = FileDrift(
             recordPath: expectation.recordPath, venvPath: venvPath, kind: .missing, expectedSHA256: expectedDigest,
-            expectedSize: expectedSize, actualSHA256: nil, actualSize: nil, disagreesWithRecord: expectation.record != nil,
+            expectedSize: expectedSize, actualSHA256: nil, actualSize: nil,
+            disagreesWithRecord: expectation.record != nil,
             disagreesWithBaseline: expectation.baseline != nil)
 
         switch hasher.state(of: expectation.absolutePath) {
@@ -185,7 +190,8 @@ public struct Verifier {
     private func diagnose(_ expectation: Expectation, actual: FileFacts) -> DriftKind {
         guard let baseline = expectation.baseline, actual.size < baseline.size else { return .modified }
         let knownGood = backupDirectory + "/" + BackupLayout.filesDirectory + "/" + baseline.venvPath
-        guard let diagnosis = TruncationDiagnosis.diagnose(damaged: expectation.absolutePath, knownGood: knownGood) else {
+        guard let diagnosis = TruncationDiagnosis.diagnose(damaged: expectation.absolutePath, knownGood: knownGood)
+        else {
             return .modified
         }
         return .truncated(diagnosis)

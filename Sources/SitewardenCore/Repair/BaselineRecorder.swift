@@ -74,12 +74,15 @@ public struct BaselineRecorder {
         _ record: Record, of installed: InstalledDistribution, into staging: String
     ) throws(Failure) -> [BaselineFile] {
         let verifier = Verifier(
-            target: distribution, venv: venv, distribution: distribution, version: version, backupDirectory: backupDirectory)
+            target: distribution, venv: venv, distribution: distribution, version: version,
+            backupDirectory: backupDirectory)
         var files = [BaselineFile]()
         var mismatches = [String]()
         var unsafe = [String]()
         for entry in record.entries {
-            guard let absolute = verifier.confinedPath(entry.path, sitePackages: installed.sitePackages, venvRoot: installed.venvRoot)
+            guard
+                let absolute = verifier.confinedPath(
+                    entry.path, sitePackages: installed.sitePackages, venvRoot: installed.venvRoot)
             else {
                 unsafe.append("line \(entry.line): \(entry.path)")
                 continue
@@ -160,7 +163,10 @@ public struct BaselineRecorder {
         let previous = backupDirectory + ".previous"
         removeTree(previous)
         if rename(backupDirectory, previous) != 0 && errno != ENOENT {
-            throw .write(RepairError(file: backupDirectory, step: "move old backup aside", cause: "\(SystemError("rename", backupDirectory))"))
+            throw .write(
+                RepairError(
+                    file: backupDirectory, step: "move old backup aside",
+                    cause: "\(SystemError("rename", backupDirectory))"))
         }
         guard rename(staging, backupDirectory) == 0 else {
             let error = SystemError("rename", staging)

@@ -44,14 +44,14 @@ public struct Restorer {
             case .success(let copy):
                 staged.append(copy)
             case .failure(let failure):
-                staged.forEach { $0.discard() }
+                for copy in staged { copy.discard() }
                 throw failure
             }
         }
 
         for (index, copy) in staged.enumerated() {
             do { try copy.commit() } catch {
-                staged[index...].forEach { $0.discard() }
+                for copy in staged[index...] { copy.discard() }
                 throw .repair(error)
             }
         }
@@ -98,7 +98,8 @@ public struct Restorer {
             case .present(let facts) where facts.sha256.hex == file.sha256 && facts.size == file.size:
                 continue
             case .present(let facts):
-                throw .backupDamaged(file: file.recordPath, reason: "sha256 \(facts.sha256.hex), manifest says \(file.sha256)")
+                throw .backupDamaged(
+                    file: file.recordPath, reason: "sha256 \(facts.sha256.hex), manifest says \(file.sha256)")
             case .missing:
                 throw .backupDamaged(file: file.recordPath, reason: "the backup copy is missing")
             case .notRegularFile:

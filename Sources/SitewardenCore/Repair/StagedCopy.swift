@@ -28,7 +28,8 @@ struct StagedCopy {
             throw RepairError(file: source, step: "open backup copy", cause: "\(error)")
         }
         let output: FileDescriptor
-        do { output = try FileDescriptor.open(stagedPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) } catch {
+        do { output = try FileDescriptor.open(stagedPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) } catch
+        {
             throw RepairError(file: destination, step: "create staged copy", cause: "\(error)")
         }
         do {

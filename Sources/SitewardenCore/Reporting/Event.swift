@@ -58,7 +58,8 @@ public enum EventKind: String, Sendable, CaseIterable {
 
 /// syslog priorities as journald stores them in `PRIORITY=`.
 public enum Priority: Int, Sendable, Comparable {
-    case emergency = 0, alert, critical, error, warning, notice, info, debug
+    case emergency = 0
+    case alert, critical, error, warning, notice, info, debug
 
     public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -26,7 +26,7 @@ public struct JournalSink: EventSink {
 
     private func send(_ entries: [String]) -> Int32 {
         let strings = entries.map { strdup($0)! }
-        defer { strings.forEach { free($0) } }
+        defer { for string in strings { free(string) } }
         var vectors = strings.map { iovec(iov_base: UnsafeMutableRawPointer($0), iov_len: strlen($0)) }
         return sd_journal_sendv(&vectors, Int32(vectors.count))
     }

@@ -42,7 +42,9 @@ final class FileDescriptor {
     func read(into buffer: inout [UInt8], range: Range<Int>? = nil) throws(SystemError) -> Int {
         let range = range ?? 0..<buffer.count
         while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(rawValue, $0.baseAddress! + range.lowerBound, range.count) }
+            let count = buffer.withUnsafeMutableBytes {
+                Glibc.read(rawValue, $0.baseAddress! + range.lowerBound, range.count)
+            }
             if count >= 0 { return count }
             if errno != EINTR { throw SystemError("read", path) }
         }

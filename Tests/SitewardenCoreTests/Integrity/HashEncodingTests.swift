@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SitewardenCore
@@ -68,8 +69,6 @@ struct HashEncodingTests {
         #expect(FileHasher().state(of: scratch.path + "/absent") == .missing)
     }
 }
-
-import Foundation
 
 /// Writes test files with an exact mode, regardless of umask.
 enum FileManagerShim {

@@ -9,7 +9,9 @@ struct RecordParsingTests {
     }
 
     @Test func readsThreeFieldRowsWithOptionalHashAndSize() {
-        let record = parse("tunely/__init__.py,sha256=zJA_B61fSPyakwZCSZMozqE91oiwWs3ziVxiQhKEp88,1273\ntunely-0.2.3.dist-info/RECORD,,\n")
+        let record = parse(
+            "tunely/__init__.py,sha256=zJA_B61fSPyakwZCSZMozqE91oiwWs3ziVxiQhKEp88,1273\ntunely-0.2.3.dist-info/RECORD,,\n"
+        )
 
         #expect(record.problems.isEmpty)
         #expect(record.entries.count == 2)
@@ -42,7 +44,8 @@ struct RecordParsingTests {
     }
 
     @Test func reportsRowsWithTheWrongShapeByLineAndKeepsTheRest() {
-        let record = parse("good.py,,1\nonly-two,fields\nbad.py,sha256=x,notanumber\nfour,,,1\n,,\nhash.py,nodigest,3\n")
+        let record = parse(
+            "good.py,,1\nonly-two,fields\nbad.py,sha256=x,notanumber\nfour,,,1\n,,\nhash.py,nodigest,3\n")
 
         #expect(record.entries.map(\.path) == ["good.py"])
         #expect(record.problems.map(\.line) == [2, 3, 4, 5, 6])

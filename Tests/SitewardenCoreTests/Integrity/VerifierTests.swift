@@ -97,7 +97,8 @@ struct VerifierTests {
     @Test func recordPathsLeavingTheVenvAreRejectedNotRead() throws {
         let scratch = try RealTunely.scratchVenv()
         let record = scratch.sitePackages + "/tunely-0.2.3.dist-info/RECORD"
-        let extra = "../../../../../../etc/cron.d/x,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n/etc/passwd,,\n"
+        let extra =
+            "../../../../../../etc/cron.d/x,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n/etc/passwd,,\n"
         try Files.overwriteInPlace(record, with: try Files.read(record) + Data(extra.utf8))
 
         let report = scratch.verifier().verify()
@@ -109,7 +110,8 @@ struct VerifierTests {
 
     @Test func missingVenvIsAFailureNotACrash() {
         let verifier = Verifier(
-            target: "tunely", venv: "/nonexistent/venv", distribution: "tunely", version: nil, backupDirectory: "/nonexistent/b")
+            target: "tunely", venv: "/nonexistent/venv", distribution: "tunely", version: nil,
+            backupDirectory: "/nonexistent/b")
 
         let report = verifier.verify()
 

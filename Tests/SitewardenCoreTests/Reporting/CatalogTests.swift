@@ -11,7 +11,8 @@ struct CatalogTests {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         var entries = [String: String]()
         for (index, line) in lines.enumerated() where line.hasPrefix("# SITEWARDEN_") && index + 1 < lines.count {
-            entries[String(line.dropFirst(2))] = lines[index + 1].hasPrefix("-- ") ? String(lines[index + 1].dropFirst(3)) : ""
+            entries[String(line.dropFirst(2))] =
+                lines[index + 1].hasPrefix("-- ") ? String(lines[index + 1].dropFirst(3)) : ""
         }
         return entries
     }

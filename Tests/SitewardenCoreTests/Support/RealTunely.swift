@@ -9,7 +9,8 @@ enum RealTunely {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .path
-    static let installDirectory = ProcessInfo.processInfo.environment["SITEWARDEN_TUNELY_VENV"]
+    static let installDirectory =
+        ProcessInfo.processInfo.environment["SITEWARDEN_TUNELY_VENV"]
         ?? "/var/tmp/sitewarden-fixtures/tunely-0.2.3"
     static let sitePackagesSuffix = "lib/python3.11/site-packages"
     static let serverPyLines = 1361
