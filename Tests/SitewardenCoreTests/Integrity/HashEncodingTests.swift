@@ -49,7 +49,7 @@ struct HashEncodingTests {
         let scratch = try Scratch()
         let path = scratch.path + "/data"
         let bytes = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        FileManagerShim.write(path, bytes, mode: 0o640)
+        try Files.create(path, bytes, mode: 0o640)
 
         guard case .present(let facts) = FileHasher().state(of: path) else {
             Issue.record("expected a present file")
@@ -67,13 +67,5 @@ struct HashEncodingTests {
 
         #expect(FileHasher().state(of: scratch.path + "/link") == .notRegularFile)
         #expect(FileHasher().state(of: scratch.path + "/absent") == .missing)
-    }
-}
-
-/// Writes test files with an exact mode, regardless of umask.
-enum FileManagerShim {
-    static func write(_ path: String, _ bytes: [UInt8], mode: mode_t) {
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        chmod(path, mode)
     }
 }

@@ -139,6 +139,13 @@ enum Files {
         try overwriteInPlace(path, with: data[..<end])
     }
 
+    /// Creates a file with exactly `mode`, whatever the umask.
+    static func create(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)), chmod(path, mode) == 0 else {
+            throw FixtureError("could not create \(path)")
+        }
+    }
+
     /// Lines as `wc -l` counts them.
     static func lineCount(_ path: String) throws -> Int {
         try read(path).filter { $0 == UInt8(ascii: "\n") }.count
