@@ -10,7 +10,7 @@ public struct BaselineCommand {
 
     public func run() -> ExitCode {
         var result = ExitCode.healthy
-        for target in config.targets where targetNames.isEmpty || targetNames.contains(target.name) {
+        for target in config.targets(named: targetNames) {
             let recorder = BaselineRecorder(
                 venv: target.venv, distribution: target.distribution, version: target.version,
                 backupDirectory: target.backup)

@@ -10,7 +10,7 @@ public struct CheckCommand {
 
     public func run() -> ExitCode {
         var worst = ExitCode.healthy
-        for target in config.targets where targetNames.isEmpty || targetNames.contains(target.name) {
+        for target in config.targets(named: targetNames) {
             let monitor = TargetMonitor(target: target, events: DiscardingSink())
             let report = monitor.verify()
             let probes = monitor.probe()

@@ -15,7 +15,7 @@ public struct RestoreCommand {
         var result = ExitCode.healthy
         let events = PrintingSink(alsoJournal: !dryRun)
         let services = dryRun ? nil : SystemdServiceManager()
-        for target in config.targets where targetNames.isEmpty || targetNames.contains(target.name) {
+        for target in config.targets(named: targetNames) {
             let monitor = TargetMonitor(target: target, events: dryRun ? DiscardingSink() : events)
             let report = monitor.verify()
             if let failure = report.failure {

@@ -120,19 +120,10 @@ public struct BaselineRecorder {
         let info = try input.stat()
         guard info.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", source, code: EINVAL) }
         let output = try FileDescriptor.open(copyPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-        let hasher = SHA256Hasher()
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        var size = 0
-        while true {
-            let count = try input.read(into: &buffer)
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            try output.writeAll(buffer, count: count)
-            size += count
-        }
+        let (digest, size) = try copyHashing(input, to: output)
         try output.sync()
         return FileFacts(
-            sha256: hasher.finish(), size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
+            sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
     }
 
     private func mismatch(_ copied: FileFacts, _ entry: RecordEntry) -> String? {

@@ -44,23 +44,14 @@ struct StagedCopy {
     private static func copy(
         _ input: FileDescriptor, to output: FileDescriptor, mode: UInt32, owner: UInt32, group: UInt32
     ) throws(SystemError) -> FileFacts {
-        let hasher = SHA256Hasher()
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        var size = 0
-        while true {
-            let count = try input.read(into: &buffer)
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            try output.writeAll(buffer, count: count)
-            size += count
-        }
+        let (digest, size) = try copyHashing(input, to: output)
         if geteuid() == 0 {
             guard fchown(output.rawValue, owner, group) == 0 else { throw SystemError("fchown", output.path) }
         }
         // fchmod after fchown: chown clears set-id bits.
         guard fchmod(output.rawValue, mode_t(mode)) == 0 else { throw SystemError("fchmod", output.path) }
         try output.sync()
-        return FileFacts(sha256: hasher.finish(), size: size, mode: mode, owner: owner, group: group)
+        return FileFacts(sha256: digest, size: size, mode: mode, owner: owner, group: group)
     }
 
     /// Renames the staged copy over its destination: readers see the old file or the new one.
@@ -78,6 +69,21 @@ struct StagedCopy {
     private static func randomSuffix() -> String {
         var generator = SystemRandomNumberGenerator()
         return Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+}
+
+/// Copies `input` to `output` in one pass, hashing the bytes as they are written: the digest is
+/// of exactly what was copied, even if the source changes afterwards.
+func copyHashing(_ input: FileDescriptor, to output: FileDescriptor) throws(SystemError) -> (SHA256Digest, Int) {
+    let hasher = SHA256Hasher()
+    var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+    var size = 0
+    while true {
+        let count = try input.read(into: &buffer)
+        if count == 0 { return (hasher.finish(), size) }
+        buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        try output.writeAll(buffer, count: count)
+        size += count
     }
 }
 
