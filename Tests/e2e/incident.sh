@@ -337,6 +337,14 @@ step_e_recovery() {
     show systemctl status sitewarden
 }
 
+step_e2_stop() {
+    step "e2: systemctl stop sitewarden: STOPPING=1, a clean exit"
+    check "systemctl stop sitewarden" in_container systemctl stop sitewarden
+    check "sitewarden is inactive, not failed" [ "$(unit_property sitewarden ActiveState)" = inactive ]
+    check "its main process exited 0" [ "$(unit_property sitewarden ExecMainStatus)" = 0 ]
+    check "journal: stopping" journal_has SITEWARDEN_STOPPING
+}
+
 main() {
     case ${1:-} in
         "") ;;
@@ -358,6 +366,7 @@ main() {
     step_d_damage
     if $sitewarden; then
         step_e_recovery
+        step_e2_stop
     else
         skipped=1
         echo "# SITEWARDEN_BIN is not set: stopping after step d; the sitewarden steps (c, e) did not run."
