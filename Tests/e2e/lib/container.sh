@@ -2,8 +2,13 @@
 # Throwaway containers with real systemd 252 as PID 1, for sitewarden's end-to-end tests.
 #
 # Source this file, then:
-#   container_prepare_host     install the tools, find uv, build the cached rootfs (once)
+#   container_prepare_host [--no-uv]
+#                              install the tools, find uv (unless --no-uv), build the cached
+#                              rootfs (once)
 #   container_unavailable      prints why containers cannot run here; fails if they can
+#   container_bind_ro HOST_PATH
+#                              bind a host file or directory read-only at the same path in
+#                              every later boot (e.g. a toolchain's runtime libraries)
 #   container_boot             boot; returns once the container's systemd reports READY
 #   in_container CMD...        run CMD inside (exit code, stdout and stderr passed through)
 #   container_copy SRC DEST [MODE]
@@ -22,7 +27,7 @@
 #   commands enter the container with nsenter under a clean environment.
 # - The host's network is shared (no private network), so uv inside reaches the package
 #   index; the host's CA bundle and uv binary are bound in, and uv's cache persists in
-#   $CONTAINER_CACHE/uv between runs.
+#   $CONTAINER_CACHE/uv between runs. Tests that install no Python packages pass --no-uv.
 #
 # container_boot installs EXIT/INT/TERM/HUP traps that tear the container down, so call it
 # from the main shell, not a subshell, and do not replace those traps.
@@ -50,7 +55,9 @@ readonly _CT_ENV=(
     UV_LINK_MODE=copy
 )
 
-_ct_uv=""          # the host's uv executable, bound into the container
+_ct_prepared=false
+_ct_uv=""          # the host's uv executable, bound into the container; empty with --no-uv
+_ct_binds_ro=()    # host paths bound read-only at the same path (container_bind_ro)
 _ct_work=""        # host scratch directory: notify socket, logs
 _ct_nspawn_pid=""
 _ct_leader=""      # the container's PID 1, as seen from the host
@@ -63,8 +70,15 @@ _ct_error() {
 }
 
 # Installs the host tools the library needs, finds uv and makes sure the rootfs is cached.
+# --no-uv: the caller needs no uv in the container, so none is looked for, installed or bound.
+# shellcheck disable=SC2120 # the option is optional
 container_prepare_host() {
-    local missing=()
+    local with_uv=true missing=()
+    case ${1:-} in
+        "") ;;
+        --no-uv) with_uv=false ;;
+        *) _ct_error "container_prepare_host: unknown option $1"; return 1 ;;
+    esac
     command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     command -v python3 >/dev/null || missing+=(python3)
@@ -75,7 +89,19 @@ container_prepare_host() {
             return 1
         fi
     fi
-    _ct_find_uv && _ct_ensure_rootfs
+    if $with_uv; then _ct_find_uv || return 1; fi
+    _ct_ensure_rootfs && _ct_prepared=true
+}
+
+# Binds HOST_PATH read-only at the same path in the containers booted after this call: for
+# host files a test needs where it expects them, such as the libraries named in a binary's
+# RUNPATH.
+container_bind_ro() {
+    local path=$1
+    [[ -e $path ]] || { _ct_error "container_bind_ro: no such file or directory: $path"; return 1; }
+    # nspawn reads a colon as the separator of source and destination.
+    [[ $path != *:* ]] || { _ct_error "container_bind_ro: a colon in $path"; return 1; }
+    _ct_binds_ro+=("$path")
 }
 
 # Prints why containers cannot run on this host and succeeds; fails when they can.
@@ -208,7 +234,7 @@ _ct_cgroup_parents() {
 container_boot() {
     local rootfs=$CONTAINER_CACHE/rootfs parent name
     [[ -z $_ct_leader ]] || { _ct_error "a container is already running"; return 1; }
-    [[ -n $_ct_uv && -f $rootfs/$_CT_STAMP ]] || { _ct_error "run container_prepare_host first"; return 1; }
+    $_ct_prepared || { _ct_error "run container_prepare_host first"; return 1; }
     trap 'container_shutdown' EXIT
     trap '_ct_signalled SIGINT 130' INT
     trap '_ct_signalled SIGTERM 143' TERM
@@ -296,9 +322,12 @@ os.rename(leader_file + ".tmp", leader_file)
 # inside this container's cgroups. --pdeathsig: should this shell be killed outright, nspawn
 # gets SIGTERM and halts the container rather than leaving it running.
 _ct_start_nspawn() {
-    local rootfs=$1 name=$2 binds=()
-    binds+=(--bind-ro="$_ct_uv":/usr/local/bin/uv --bind="$CONTAINER_CACHE/uv":/var/cache/uv)
+    local rootfs=$1 name=$2 binds=() path
+    if [[ -n $_ct_uv ]]; then
+        binds+=(--bind-ro="$_ct_uv":/usr/local/bin/uv --bind="$CONTAINER_CACHE/uv":/var/cache/uv)
+    fi
     if [[ -f $_CT_CA_BUNDLE ]]; then binds+=(--bind-ro="$_CT_CA_BUNDLE"); fi
+    for path in "${_ct_binds_ro[@]}"; do binds+=(--bind-ro="$path"); done
     # The launcher joins the cgroups before exec'ing nspawn, so that nspawn creates its
     # payload/ and supervisor/ cgroups inside ours. mount -n: leave the host's mtab alone.
     # shellcheck disable=SC2016 # expanded by the launcher's sh, not here
