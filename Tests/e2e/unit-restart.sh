@@ -1,131 +1,102 @@
 #!/usr/bin/env bash
-# Restarts real units under a real systemd 252: boots a throwaway container (the host's /usr on a
-# volatile root) and runs UnitControllerSystemdTests inside it. Needs root and systemd-nspawn;
-# without them it says so and exits 77 (skipped). The host's /run and cgroups are left as found.
+# Restarts real units under a real systemd 252: boots a throwaway container (lib/container.sh),
+# installs the test units and runs UnitControllerSystemdTests inside it, over the system bus and
+# systemd's private socket. Prints the Swift Testing output; exits non-zero if a test fails.
 #
-#   Tests/e2e/unit-restart.sh          # builds the tests first
-#   SKIP_BUILD=1 Tests/e2e/unit-restart.sh
-set -euo pipefail
+#   Tests/e2e/unit-restart.sh                 # builds the tests first
+#   SKIP_BUILD=1 Tests/e2e/unit-restart.sh    # uses the tests already built
+#
+# Needs root and systemd-nspawn (it installs what is missing, see lib/container.sh); a host that
+# cannot run the container is told and exits 77 (skipped). Nothing is left on the host.
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=Tests/e2e/lib/container.sh
+source "$HERE/lib/container.sh"
+
+readonly SUITE=UnitControllerSystemdTests
+readonly TESTS=$REPO/.build/debug/sitewardenPackageTests.xctest
 
 skip() {
     echo "SKIPPED unit-restart.sh: $*" >&2
     exit 77
 }
 
-[ "$(id -u)" = 0 ] || skip "needs root to boot a container with systemd-nspawn"
-command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is missing (apt-get install systemd-container)"
-[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is missing (it listens for the container's READY=1)"
-
-root=$(cd "$(dirname "$0")/../.." && pwd)
-[ -n "${SKIP_BUILD:-}" ] || (cd "$root" && swift build --build-tests)
-tests="$root/.build/debug/sitewardenPackageTests.xctest"
-[ -x "$tests" ] || { echo "unit-restart.sh: no test binary at $tests" >&2; exit 1; }
-
-# The test binary finds the Swift runtime through its rpath; that path must exist in the container.
-runtime=$(ldd "$tests" | awk '/libswiftCore\.so/ { print $3 }')
-toolchain=${runtime%/usr/lib/swift/linux/libswiftCore.so}
-if [ -z "$toolchain" ] || [ "$toolchain" = "$runtime" ]; then
-    echo "unit-restart.sh: no Swift runtime found for $tests" >&2
+fail() {
+    echo "unit-restart.sh: $*" >&2
     exit 1
-fi
-
-scratch=$(mktemp -d /tmp/sitewarden-e2e.XXXXXX)
-cgroup="sitewarden-e2e-$$"
-# shellcheck disable=SC2317  # called through the trap
-cleanup() {
-    # nspawn leaves empty payload/init.scope, payload and supervisor cgroups; remove innermost first.
-    for hierarchy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
-        [ -d "$hierarchy/$cgroup" ] || continue
-        find "$hierarchy/$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null ||
-            echo "unit-restart.sh: could not remove $hierarchy/$cgroup (still in use?)" >&2
-    done
-    rm -rf "$scratch"
 }
-trap cleanup EXIT
 
-mkdir "$scratch/units"
-# StartLimitIntervalSec=0: the tests restart the same units many times within seconds.
-cat >"$scratch/units/sw-e2e-ok.service" <<'UNIT'
+# The directory of the Swift runtime the debug test binary links (it is on the binary's
+# RUNPATH), so that it can be bound at the same path in the container.
+swift_runtime_dir() {
+    local core
+    core=$(ldd "$TESTS" | awk '/libswiftCore\.so/ { print $3 }')
+    [[ -n $core ]] || return 1
+    dirname "$core"
+}
+
+# install_unit NAME: writes stdin to /etc/systemd/system/NAME in the container.
+install_unit() {
+    in_container install -D -m 0644 /dev/stdin "/etc/systemd/system/$1"
+}
+
+# The units the suite restarts: one that starts, one whose start fails, one whose start outlasts
+# the suite's deadline. StartLimitIntervalSec=0: the suite restarts them many times in seconds.
+install_test_units() {
+    install_unit sw-e2e-ok.service <<'UNIT' || return 1
 [Unit]
 StartLimitIntervalSec=0
 [Service]
 ExecStart=/bin/sleep infinity
 UNIT
-cat >"$scratch/units/sw-e2e-fail.service" <<'UNIT'
+    install_unit sw-e2e-fail.service <<'UNIT' || return 1
 [Unit]
 StartLimitIntervalSec=0
 [Service]
 Type=oneshot
 ExecStart=/bin/false
 UNIT
-cat >"$scratch/units/sw-e2e-slow.service" <<'UNIT'
+    install_unit sw-e2e-slow.service <<'UNIT' || return 1
 [Unit]
 StartLimitIntervalSec=0
 [Service]
 Type=oneshot
 ExecStart=/bin/sleep 30
 UNIT
-
-cat >"$scratch/ready.py" <<'PY'
-# Prints the container's leader PID once nspawn reports READY=1 (the two may come in separate datagrams).
-import socket, sys
-listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-listener.bind(sys.argv[1])
-listener.settimeout(float(sys.argv[2]))
-fields = {}
-while not (fields.get("READY") == "1" and "X_NSPAWN_LEADER_PID" in fields):
-    datagram = listener.recv(4096).decode(errors="replace")
-    fields.update(line.split("=", 1) for line in datagram.split("\n") if "=" in line)
-print(fields["X_NSPAWN_LEADER_PID"])
-PY
-
-# Own cgroups, so that nspawn's payload/supervisor groups cannot collide with anyone else's container.
-# Checked on the cgroup v1/v2 hybrid layout of these machines (systemd + unified hierarchies).
-for hierarchy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
-    [ -d "$hierarchy" ] || continue
-    mkdir "$hierarchy/$cgroup"
-done
-
-# Runs in a private mount namespace and in the cgroups made above, with the container inside.
-cat >"$scratch/inside.sh" <<'INSIDE'
-set -euo pipefail
-for hierarchy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
-    if [ -d "$hierarchy/$cgroup" ]; then echo $$ >"$hierarchy/$cgroup/cgroup.procs"; fi
-done
-# A private /run: the container must not see or touch the host's sockets.
-mount -n -t tmpfs -o mode=755 tmpfs /run
-
-/usr/bin/python3 "$scratch/ready.py" "$scratch/notify.sock" 30 >"$scratch/leader" &
-listener=$!
-for _ in $(seq 50); do [ -S "$scratch/notify.sock" ] && break; sleep 0.1; done
-
-NOTIFY_SOCKET="$scratch/notify.sock" systemd-nspawn --quiet --register=no --keep-unit --boot \
-    --console=passive --notify-ready=yes -D / --volatile=yes \
-    --bind-ro="$toolchain" --bind-ro="$root/.build" --bind-ro="$scratch/units:/etc/systemd/system" \
-    systemd.firstboot=off >"$scratch/nspawn.log" 2>&1 &
-container=$!
-# SIGTERM asks nspawn for an orderly poweroff (~1 s); after 20 s it is killed.
-stop_container() {
-    kill -TERM $container 2>/dev/null || return 0
-    for _ in $(seq 200); do kill -0 $container 2>/dev/null || break; sleep 0.1; done
-    kill -KILL $container 2>/dev/null || true
-    wait $container || true
+    in_container systemctl daemon-reload
 }
-trap stop_container EXIT
 
-wait $listener || { echo "unit-restart.sh: the container never reported READY=1:" >&2; cat "$scratch/nspawn.log" >&2; exit 1; }
-leader=$(cat "$scratch/leader")
+main() {
+    local reason prepared=true runtime started=$SECONDS booting status=0
+    if ((EUID != 0)); then skip "not root: systemd-nspawn needs root"; fi
+    container_prepare_host --no-uv || prepared=false
+    if reason=$(container_unavailable); then skip "$reason"; fi
+    # The host can run containers, so a failed preparation (tools, rootfs) is a failure.
+    $prepared || fail "could not prepare the host for the container"
 
-state=$(timeout 60 nsenter -t "$leader" -a env -i PATH=/usr/bin:/bin systemctl is-system-running --wait || true)
-echo "unit-restart.sh: container booted, system state: $state"
-timeout 300 nsenter -t "$leader" -a env -i PATH=/usr/bin:/bin SITEWARDEN_E2E_SYSTEMD=1 \
-    "$tests" --testing-library swift-testing --filter UnitControllerSystemdTests
-INSIDE
+    if [[ -z ${SKIP_BUILD:-} ]]; then
+        (cd "$REPO" && swift build --build-tests) || fail "swift build --build-tests failed"
+    fi
+    [[ -x $TESTS ]] || fail "no test binary at $TESTS"
+    runtime=$(swift_runtime_dir) || fail "ldd names no Swift runtime for $TESTS"
+    # The test binary runs from the build directory, where it was built.
+    container_bind_ro "$runtime" && container_bind_ro "$REPO/.build" || exit 1
 
-export scratch tests toolchain root cgroup
-set +e
-unshare --mount --propagation private bash "$scratch/inside.sh"
-status=$?
-set -e
-echo "unit-restart.sh: tests exited with $status"
-exit $status
+    booting=$SECONDS
+    container_boot || fail "the container did not boot"
+    echo "unit-restart.sh: container booted in $((SECONDS - booting)) s," \
+        "system state: $(in_container systemctl is-system-running)"
+    install_test_units || fail "could not install the test units"
+    in_container env SITEWARDEN_E2E_SYSTEMD=1 \
+        "$TESTS" --testing-library swift-testing --filter "$SUITE" || status=$?
+    echo "unit-restart.sh: tests exited with $status"
+
+    # Torn down here rather than only by the EXIT trap, so that a leftover fails the run.
+    container_shutdown || status=1
+    echo "unit-restart.sh: took $((SECONDS - started)) s"
+    exit "$status"
+}
+
+main "$@"
