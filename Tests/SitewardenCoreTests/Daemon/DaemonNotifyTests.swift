@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+@testable import SitewardenCore
+
+/// The daemon binary talking sd_notify to a real AF_UNIX datagram socket, as systemd's own
+/// notify socket receives it (shared/SYSTEMD.md, "fake notify socket").
+@Suite("The daemon's sd_notify conversation", .serialized)
+struct DaemonNotifyTests {
+    static let binary = RealTunely.repositoryRoot + "/.build/debug/sitewarden"
+
+    /// A bound datagram socket collecting what the daemon sends.
+    final class NotifySocket {
+        let path: String
+        private let descriptor: Int32
+
+        init(in directory: String) throws {
+            path = directory + "/notify"
+            descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            guard descriptor >= 0, bound == 0 else { throw FixtureError("cannot bind \(path)") }
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(descriptor) }
+
+        /// Messages received until `deadline`, each with its arrival time.
+        func receive(until deadline: ContinuousClock.Instant) -> [(message: String, at: ContinuousClock.Instant)] {
+            var received = [(String, ContinuousClock.Instant)]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while ContinuousClock.now < deadline {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                if count > 0 { received.append((String(decoding: buffer[0..<count], as: UTF8.self), .now)) }
+            }
+            return received
+        }
+    }
+
+    private func writeConfig(_ scratch: Scratch, route: String) throws -> String {
+        let path = scratch.path + "/config.toml"
+        let text = """
+            [daemon]
+            interval = "1s"
+            state_directory = "\(scratch.path)/state"
+
+            [[target]]
+            name = "tunely"
+            venv = "\(scratch.venv)"
+            distribution = "tunely"
+            version = "0.2.3"
+            backup = "\(scratch.backup)"
+
+            [[target.route]]
+            url = "\(route)"
+            timeout = "1s"
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func launch(config: String, notify: NotifySocket, watchdogMicroseconds: Int?) throws -> Process {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw FixtureError("no daemon binary at \(Self.binary): run swift build --build-tests first")
+        }
+        var environment = ["NOTIFY_SOCKET": notify.path, "PATH": "/usr/bin:/bin"]
+        if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = "\(watchdogMicroseconds)" }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["--config", config, "run"]
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func readyAfterFirstVerificationThenWatchdogAtHalfIntervalThenStoppingOnSIGTERM() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "Tunely Server") }
+        let notify = try NotifySocket(in: scratch.path)
+        let process = try launch(
+            config: try writeConfig(scratch, route: "http://127.0.0.1:\(server.port)/api/info"), notify: notify,
+            watchdogMicroseconds: 500_000)
+
+        let running = notify.receive(until: .now + .seconds(3))
+        process.terminate()
+        let stopping = notify.receive(until: .now + .seconds(1))
+        process.waitUntilExit()
+
+        let ready = try #require(running.firstIndex { $0.message.hasPrefix("READY=1") })
+        #expect(running[ready].message.contains("STATUS=tunely: healthy (18 files, 1/1 routes ok)"))
+        let pings = running.filter { $0.message == "WATCHDOG=1" }.map(\.at)
+        #expect(pings.count >= 8, "expected a ping every 250 ms for 3 s, got \(pings.count)")
+        let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 < .milliseconds(400) }, "ping gaps \(gaps)")
+        #expect(stopping.contains { $0.message == "STOPPING=1" })
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/state/status.json"))
+    }
+
+    @Test func noWatchdogPingsWhenTheWatchdogIsOff() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "ok") }
+        let notify = try NotifySocket(in: scratch.path)
+        let process = try launch(
+            config: try writeConfig(scratch, route: "http://127.0.0.1:\(server.port)/"), notify: notify,
+            watchdogMicroseconds: nil)
+
+        let running = notify.receive(until: .now + .seconds(2))
+        process.terminate()
+        process.waitUntilExit()
+
+        #expect(running.contains { $0.message.hasPrefix("READY=1") })
+        #expect(!running.contains { $0.message == "WATCHDOG=1" })
+    }
+
+    @Test func badConfigurationExits78WithoutReady() throws {
+        let scratch = try Scratch()
+        let config = scratch.path + "/config.toml"
+        try "[daemon]\nintervall = \"1s\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(in: scratch.path)
+
+        let process = try launch(config: config, notify: notify, watchdogMicroseconds: nil)
+        process.waitUntilExit()
+
+        #expect(process.terminationStatus == 78)
+        #expect(!notify.receive(until: .now + .milliseconds(300)).contains { $0.message.hasPrefix("READY=1") })
+    }
+}
