@@ -37,3 +37,19 @@ func durationBeyondSixtyFourBitsOfMillisecondsIsTooLarge(text: String) {
         try ConfigDuration.seconds(0)
     }
 }
+
+@Test(arguments: ["577h", "34561m", "2073601s", "100000000h"])
+func durationOverTwentyFourDaysIsTooLarge(text: String) {
+    #expect(throws: ConfigDuration.Failure.tooLarge("'\(text)'")) {
+        try ConfigDuration.parse(text)
+    }
+    #expect("\(ConfigDuration.Failure.tooLarge("'\(text)'"))" == "duration '\(text)' is too large (at most 24 days)")
+}
+
+@Test func twentyFourDaysIsTheLongestDuration() throws {
+    #expect(try ConfigDuration.parse("576h") == .seconds(24 * 24 * 3600))
+    #expect(try ConfigDuration.seconds(24 * 24 * 3600) == .seconds(2_073_600))
+    #expect(throws: ConfigDuration.Failure.tooLarge("2073601")) {
+        try ConfigDuration.seconds(2_073_601)
+    }
+}

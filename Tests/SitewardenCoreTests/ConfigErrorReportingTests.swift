@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import SitewardenCore
@@ -110,20 +111,54 @@ import Testing
 
     #expect(
         throws: ConfigError(problems: [
-            ConfigProblem(path: directory.path, message: "cannot read the configuration: read: Is a directory")
+            ConfigProblem(
+                path: directory.path, message: "cannot read the configuration: open: not a regular file")
         ])
     ) {
         try ConfigLoader.load(path: directory.path)
     }
 }
 
-@Test func endlessFileIsRefusedOnceItPassesTheSizeLimit() {
+@Test func deviceIsRefusedWithoutReadingIt() {
     #expect(
         throws: ConfigError(problems: [
-            ConfigProblem(path: "/dev/zero", message: "cannot read the configuration: larger than 1048576 bytes")
+            ConfigProblem(path: "/dev/zero", message: "cannot read the configuration: open: not a regular file")
         ])
     ) {
         try ConfigLoader.load(path: "/dev/zero")
+    }
+}
+
+@Test func fifoIsRefusedInsteadOfBlocking() throws {
+    let directory = try ConfigTemporaryDirectory()
+    let path = directory.path + "/config.toml"
+    mkfifo(path, 0o600)
+
+    #expect(
+        throws: ConfigError(problems: [
+            ConfigProblem(path: path, message: "cannot read the configuration: open: not a regular file")
+        ])
+    ) {
+        try ConfigLoader.load(path: path)
+    }
+}
+
+@Test func oversizedFileIsRefusedOnceItPassesTheSizeLimit() throws {
+    let directory = try ConfigTemporaryDirectory()
+    let path = directory.path + "/config.toml"
+    let big = String(repeating: "# padding\n", count: 110_000)
+    try Array(big.utf8).withUnsafeBytes { bytes in
+        let fd = open(path, O_WRONLY | O_CREAT, 0o600)
+        defer { close(fd) }
+        #expect(write(fd, bytes.baseAddress, bytes.count) == bytes.count)
+    }
+
+    #expect(
+        throws: ConfigError(problems: [
+            ConfigProblem(path: path, message: "cannot read the configuration: read: larger than 1048576 bytes")
+        ])
+    ) {
+        try ConfigLoader.load(path: path)
     }
 }
 

@@ -279,3 +279,43 @@ func expectStatusBoundsAreAccepted(status: Int) throws {
         ]
     )
 }
+
+@Suite("Values that would let one setting damage another")
+struct ConfigSafetyTests {
+    private func problems(_ target: String) -> [String] {
+        let text = """
+            [[target]]
+            name = "tunely"
+            distribution = "tunely"
+            \(target)
+            """
+        do {
+            _ = try ConfigLoader.parse(text: text, path: "c.toml")
+            return []
+        } catch {
+            return error.problems.map(\.message)
+        }
+    }
+
+    @Test(arguments: [
+        ("/srv/app", "/srv/app"), ("/srv/app", "/srv/app/venv"), ("/srv/app/venv/backup", "/srv/app/venv"),
+        ("/srv/app/", "/srv/app/venv"),
+    ])
+    func backupOverlappingTheVenvIsRefused(backup: String, venv: String) {
+        let found = problems("venv = \"\(venv)\"\nbackup = \"\(backup)\"")
+
+        #expect(found.count == 1)
+        #expect(found.first?.contains("target[0].backup: backup") == true)
+        #expect(found.first?.contains("overlaps venv") == true)
+    }
+
+    @Test func backupBesideTheVenvIsFine() {
+        #expect(problems("venv = \"/srv/app/venv\"\nbackup = \"/srv/app/venv-backup\"").isEmpty)
+    }
+
+    @Test func controlCharactersInANameAreRefused() {
+        let found = problems("venv = \"/v\"\nbackup = \"/b\"\nversion = \"0.2.3\\nWATCHDOG=trigger\"")
+
+        #expect(found == ["target[0].version: must not contain control characters (newlines, tabs, escapes)"])
+    }
+}

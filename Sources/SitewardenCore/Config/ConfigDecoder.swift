@@ -74,6 +74,11 @@ struct ConfigDecoder {
                 path: path
             )
             let target = target(&reader)
+            if !target.venv.isEmpty, !target.backup.isEmpty,
+                let problem = ConfigRules.separateBackup(target.backup, venv: target.venv)
+            {
+                reader.report("\(location).backup: \(problem)", at: reader.position(of: "backup"))
+            }
             if let first = indexByName[target.name] {
                 reader.report(
                     "\(location).name: '\(target.name)' is already the name of target[\(first)]",
@@ -91,10 +96,10 @@ struct ConfigDecoder {
 
     private mutating func target(_ reader: inout TableReader) -> TargetConfig {
         TargetConfig(
-            name: reader.requiredString("name"),
+            name: reader.requiredString("name", check: ConfigRules.plainText),
             venv: reader.requiredString("venv", check: ConfigRules.absolutePath),
-            distribution: reader.requiredString("distribution"),
-            version: reader.string("version"),
+            distribution: reader.requiredString("distribution", check: ConfigRules.plainText),
+            version: reader.string("version", check: ConfigRules.plainText),
             backup: reader.requiredString("backup", check: ConfigRules.absolutePath),
             unit: reader.string("unit", check: ConfigRules.serviceUnit),
             routes: routes(&reader)

@@ -14,7 +14,7 @@ enum ConfigDuration {
             case .notPositive(let text):
                 "duration must be positive, found \(text)"
             case .tooLarge(let text):
-                "duration \(text) is too large"
+                "duration \(text) is too large (at most 24 days)"
             }
         }
     }
@@ -23,6 +23,9 @@ enum ConfigDuration {
     private static let units: [(suffix: String, milliseconds: Int64)] = [
         ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
     ]
+
+    /// The longest duration accepted: longer ones are typos, and timers take nanosecond counts.
+    static let maximum: Duration = .seconds(24 * 24 * 3600)
 
     /// Parses the string form.
     static func parse(_ text: String) throws(Failure) -> Duration {
@@ -37,7 +40,7 @@ enum ConfigDuration {
             throw .notPositive("'\(text)'")
         }
         let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: unit.milliseconds)
-        guard !overflow else {
+        guard !overflow, Duration.milliseconds(milliseconds) <= maximum else {
             throw .tooLarge("'\(text)'")
         }
         return .milliseconds(milliseconds)
@@ -47,6 +50,9 @@ enum ConfigDuration {
     static func seconds(_ amount: Int64) throws(Failure) -> Duration {
         guard amount > 0 else {
             throw .notPositive(String(amount))
+        }
+        guard amount <= maximum.components.seconds else {
+            throw .tooLarge(String(amount))
         }
         return .seconds(amount)
     }

@@ -9,8 +9,27 @@ enum ConfigRules {
         value.hasPrefix("/") ? nil : "must be an absolute path, found '\(value)'"
     }
 
+    /// Names end up in sd_notify STATUS= lines and journal fields, where a newline would start
+    /// a new field: no control characters.
+    static func plainText(_ value: String) -> String? {
+        if let problem = notEmpty(value) { return problem }
+        return value.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            ? "must not contain control characters (newlines, tabs, escapes)" : nil
+    }
+
+    /// The backup must be a directory of its own: `sitewarden baseline` replaces it whole, so it may
+    /// neither hold the venv nor lie inside it (where an installer would rewrite it too).
+    static func separateBackup(_ backup: String, venv: String) -> String? {
+        let backup = Paths.normalize(backup)
+        let venv = Paths.normalize(venv)
+        guard !Paths.isInside(backup, root: venv), !Paths.isInside(venv, root: backup) else {
+            return "backup '\(backup)' overlaps venv '\(venv)': it must be a directory of its own, outside the venv"
+        }
+        return nil
+    }
+
     static func serviceUnit(_ value: String) -> String? {
-        value.hasSuffix(".service") && value.count > ".service".count
+        plainText(value) == nil && value.hasSuffix(".service") && value.count > ".service".count
             ? nil : "must name a service unit ending in '.service', found '\(value)'"
     }
 

@@ -143,7 +143,9 @@ public final class Daemon: @unchecked Sendable {
 }
 
 extension Duration {
+    /// Whole nanoseconds, saturating: Dispatch takes an Int, and no timer needs more than 292 years.
     var wholeNanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+        let (scaled, overflow) = components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled.addingReportingOverflow(components.attoseconds / 1_000_000_000).partialValue
     }
 }

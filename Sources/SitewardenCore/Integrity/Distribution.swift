@@ -130,14 +130,8 @@ func directoryEntries(_ path: String) -> [String] {
     return names.sorted()
 }
 
-/// Reads a whole (small) file: RECORD, manifests. Not for package files, which are streamed.
+/// Reads a whole metadata file: RECORD, a manifest, a status file. Package files are streamed instead.
+/// 64 MiB is far beyond any real RECORD (tunely's is 1.6 KB, numpy's 90 KB).
 func readWholeFile(_ path: String) throws(SystemError) -> [UInt8] {
-    let file = try FileDescriptor.open(path, O_RDONLY)
-    var bytes = [UInt8]()
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = try file.read(into: &chunk)
-        if count == 0 { return bytes }
-        bytes.append(contentsOf: chunk[0..<count])
-    }
+    try FileDescriptor.readRegularFile(path, limit: 64 << 20)
 }

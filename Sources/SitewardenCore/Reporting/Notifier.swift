@@ -8,8 +8,8 @@ import Glibc
 public struct Notifier: Sendable {
     public init() {}
 
-    public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
-    public func status(_ text: String) { send("STATUS=\(text)") }
+    public func ready(status: String) { send("READY=1\nSTATUS=\(oneLine(status))") }
+    public func status(_ text: String) { send("STATUS=\(oneLine(text))") }
     public func watchdog() { send("WATCHDOG=1") }
     public func stopping() { send("STOPPING=1") }
 
@@ -27,6 +27,11 @@ public struct Notifier: Sendable {
         var microseconds: UInt64 = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return .microseconds(Int64(microseconds))
+    }
+
+    /// A newline would end STATUS= and start another assignment (`WATCHDOG=trigger`, …).
+    private func oneLine(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
     }
 
     private func send(_ state: String) {

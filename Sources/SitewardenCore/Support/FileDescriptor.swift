@@ -32,6 +32,31 @@ final class FileDescriptor {
         return FileDescriptor(rawValue: fd, path: directory.path + "/" + name)
     }
 
+    /// Opens a regular file for reading, never blocking on a FIFO or device and never following
+    /// a symlink: RECORD, manifests, configuration and package files are all regular files.
+    static func openRegularFile(_ path: String) throws(SystemError) -> FileDescriptor {
+        let file = try open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+        guard try file.stat().st_mode & S_IFMT == S_IFREG else {
+            throw SystemError("open", path, code: EINVAL, reason: "not a regular file")
+        }
+        return file
+    }
+
+    /// Reads a whole regular file of at most `limit` bytes (RECORD, manifests, configuration).
+    static func readRegularFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let file = try openRegularFile(path)
+        var bytes = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = try file.read(into: &chunk)
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+            guard bytes.count <= limit else {
+                throw SystemError("read", path, code: EFBIG, reason: "larger than \(limit) bytes")
+            }
+        }
+    }
+
     func stat() throws(SystemError) -> Glibc.stat {
         var info = Glibc.stat()
         guard fstat(rawValue, &info) == 0 else { throw SystemError("fstat", path) }

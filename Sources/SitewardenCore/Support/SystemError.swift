@@ -11,14 +11,22 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     public var subject: String
     /// The errno value.
     public var code: Int32
+    /// Said instead of errno's text when the failure is sitewarden's own check ("not a regular file").
+    public var reason: String?
 
-    public init(_ call: String, _ subject: String, code: Int32 = errno) {
+    public init(_ call: String, _ subject: String, code: Int32 = errno, reason: String? = nil) {
         self.call = call
         self.subject = subject
         self.code = code
+        self.reason = reason
+    }
+
+    /// The call and the cause, for messages that name the path already.
+    public var callAndCause: String {
+        "\(call): \(reason ?? String(cString: strerror(code)))"
     }
 
     public var description: String {
-        "\(call) \(subject): \(String(cString: strerror(code)))"
+        "\(call) \(subject): \(reason ?? String(cString: strerror(code)))"
     }
 }
