@@ -46,5 +46,5 @@ case .baseline:
 case .restore:
     exit(RestoreCommand(config: config, targetNames: arguments.targets, dryRun: arguments.dryRun).run().rawValue)
 case .status:
-    exit(StatusCommand(stateDirectory: config.daemon.stateDirectory).run().rawValue)
+    exit(StatusCommand(config: config, targetNames: arguments.targets).run().rawValue)
 }

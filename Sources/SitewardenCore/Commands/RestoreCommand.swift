@@ -28,15 +28,41 @@ public struct RestoreCommand {
                 continue
             }
             if dryRun {
-                StandardStreams.write("\(target.name): would restore from \(target.backup):\n")
-                for drift in report.drifts { StandardStreams.write("  \(drift)\n") }
-                if let unit = target.unit { StandardStreams.write("  then restart \(unit)\n") }
-                result = .drift
+                result = CheckCommand.worse(result, dryRunReport(target, report))
                 continue
             }
             if monitor.repair(report, services: services) != .healthy { result = .cannotVerify }
         }
         return result
+    }
+}
+
+extension RestoreCommand {
+    /// Lists what a restore would do, after the same backup checks a restore makes first.
+    private func dryRunReport(_ target: TargetConfig, _ report: VerificationReport) -> ExitCode {
+        let manifest: BaselineManifest
+        do {
+            guard let loaded = try BaselineManifest.load(backupDirectory: target.backup) else {
+                StandardStreams.writeError(
+                    "\(target.name): no baseline recorded in \(target.backup); nothing to restore from\n")
+                return .cannotVerify
+            }
+            manifest = loaded
+        } catch {
+            StandardStreams.writeError("\(target.name): \(error)\n")
+            return .cannotVerify
+        }
+        let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
+        do {
+            _ = try Restorer(venvRoot: venvRoot, backupDirectory: target.backup, manifest: manifest).plan(report.drifts)
+        } catch {
+            StandardStreams.writeError("\(target.name): a restore would be refused: \(error)\n")
+            return .cannotVerify
+        }
+        StandardStreams.write("\(target.name): would restore from \(target.backup) (backup verified):\n")
+        for drift in report.drifts { StandardStreams.write("  \(drift)\n") }
+        if let unit = target.unit { StandardStreams.write("  then restart \(unit)\n") }
+        return .drift
     }
 }
 

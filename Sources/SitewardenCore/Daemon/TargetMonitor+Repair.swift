@@ -59,9 +59,16 @@ extension TargetMonitor {
         }
         heartbeat()
 
-        if let unit = target.unit {
-            guard restart(unit, services: services) else { return .degraded }
-        }
+        guard let unit = target.unit else { return confirmRecovery() }
+        restartPending = true
+        return finishRepair(unit: unit, services: services)
+    }
+
+    /// Restarts the unit so it loads the restored files, then confirms; a failed restart stays
+    /// pending and is tried again next cycle.
+    func finishRepair(unit: String, services: ServiceManager?) -> TargetHealth {
+        guard restart(unit, services: services) else { return .degraded }
+        restartPending = false
         return confirmRecovery()
     }
 

@@ -13,6 +13,9 @@ public final class TargetMonitor {
     public private(set) var lastReport: VerificationReport?
     public private(set) var lastProbes: [ProbeResult] = []
     private var failingRoutes = Set<String>()
+    /// Files were restored but the unit's restart failed: the service still runs the damaged code
+    /// it loaded, so clean files alone do not make the target healthy.
+    var restartPending = false
 
     /// How long to keep re-probing after a restart before calling the repair a failure:
     /// `done` from systemd means the unit started, not that it serves yet.
@@ -36,6 +39,8 @@ public final class TargetMonitor {
         } else if !report.drifts.isEmpty {
             health = .drifted
             if repair { health = self.repair(report, services: services) }
+        } else if restartPending, let unit = target.unit {
+            health = repair ? finishRepair(unit: unit, services: services) : .degraded
         } else {
             health = probes.allSatisfy(\.passed) ? .healthy : .probeFailing
         }
@@ -46,7 +51,7 @@ public final class TargetMonitor {
     @discardableResult
     public func verify() -> VerificationReport {
         let started = CycleClock.now()
-        let report = verifier.verify()
+        let report = verifier.verify(progress: heartbeat)
         heartbeat()
         lastReport = report
 

@@ -7,6 +7,8 @@ public enum DriftKind: Sendable, Equatable {
     case missing
     /// A symlink, directory or device where a regular file belongs.
     case notRegularFile
+    /// The path leads out of the venv through a symlink (the file or a directory above it).
+    case leavesVenv
     /// The file could not be read; its state is unknown.
     case unreadable(SystemError)
 
@@ -17,6 +19,7 @@ public enum DriftKind: Sendable, Equatable {
         case .truncated: "truncated"
         case .missing: "missing"
         case .notRegularFile: "not-a-regular-file"
+        case .leavesVenv: "leaves-venv"
         case .unreadable: "unreadable"
         }
     }
@@ -45,6 +48,7 @@ public struct FileDrift: Sendable, Equatable, CustomStringConvertible {
             "\(recordPath): modified (expected \(expectedSize.map(String.init) ?? "?") bytes, found \(actualSize.map(String.init) ?? "?"))"
         case .missing: "\(recordPath): missing"
         case .notRegularFile: "\(recordPath): not a regular file"
+        case .leavesVenv: "\(recordPath): leads out of the venv through a symlink"
         case .unreadable(let error): "\(recordPath): unreadable (\(error))"
         }
     }

@@ -27,7 +27,8 @@ final class FileHasher {
     private let hasher = SHA256Hasher()
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
 
-    func state(of path: String) -> FileState {
+    /// What is at `path`; `progress` is called every 16 MiB hashed.
+    func state(of path: String, progress: () -> Void = {}) -> FileState {
         let file: FileDescriptor
         do {
             file = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
@@ -41,7 +42,7 @@ final class FileHasher {
         do {
             let info = try file.stat()
             guard info.st_mode & S_IFMT == S_IFREG else { return .notRegularFile }
-            let (digest, size) = try hash(file)
+            let (digest, size) = try hash(file, progress: progress)
             return .present(
                 FileFacts(
                     sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
@@ -51,10 +52,13 @@ final class FileHasher {
         }
     }
 
-    private func hash(_ file: FileDescriptor) throws(SystemError) -> (SHA256Digest, Int) {
+    private func hash(_ file: FileDescriptor, progress: () -> Void) throws(SystemError) -> (SHA256Digest, Int) {
         hasher.reset()
         var size = 0
+        var chunks = 0
         while true {
+            chunks += 1
+            if chunks % 64 == 0 { progress() }
             let count = try file.read(into: &buffer)
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             if count == 0 { return (hasher.finish(), size) }

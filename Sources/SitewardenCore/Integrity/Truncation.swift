@@ -14,11 +14,13 @@ public struct TruncationDiagnosis: Sendable, Equatable, CustomStringConvertible 
     }
 
     /// Compares the two files as streams; returns a diagnosis only when `damaged` is a strict
-    /// prefix of `knownGood`. Lines are counted as `wc -l` does: newline characters.
-    static func diagnose(damaged: String, knownGood: String) -> TruncationDiagnosis? {
-        guard let damagedFile = try? FileDescriptor.open(damaged, O_RDONLY | O_NOFOLLOW),
-            let goodFile = try? FileDescriptor.open(knownGood, O_RDONLY | O_NOFOLLOW)
+    /// prefix of `knownGood` and `knownGood` still has the digest the baseline recorded (a tampered
+    /// backup copy diagnoses nothing). Lines are counted as `wc -l` does: newline characters.
+    static func diagnose(damaged: String, knownGood: String, knownGoodDigest: SHA256Digest) -> TruncationDiagnosis? {
+        guard let damagedFile = try? FileDescriptor.openRegularFile(damaged),
+            let goodFile = try? FileDescriptor.openRegularFile(knownGood)
         else { return nil }
+        let goodHasher = SHA256Hasher()
 
         var damagedBuffer = [UInt8](repeating: 0, count: 65536)
         var goodBuffer = [UInt8](repeating: 0, count: 65536)
@@ -32,6 +34,7 @@ public struct TruncationDiagnosis: Sendable, Equatable, CustomStringConvertible 
                 return nil
             }
             if goodCount == 0 { break }
+            goodBuffer.withUnsafeBytes { goodHasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<goodCount])) }
             totalBytes += goodCount
             totalLines += goodBuffer[0..<goodCount].count(where: { $0 == UInt8(ascii: "\n") })
             if damagedEnded { continue }
@@ -55,7 +58,7 @@ public struct TruncationDiagnosis: Sendable, Equatable, CustomStringConvertible 
         if !damagedEnded, let count = try? damagedFile.read(into: &extra), count > 0 {
             return nil
         }
-        guard keptBytes < totalBytes else { return nil }
+        guard keptBytes < totalBytes, goodHasher.finish() == knownGoodDigest else { return nil }
         return TruncationDiagnosis(
             keptLines: keptLines, totalLines: totalLines, keptBytes: keptBytes, totalBytes: totalBytes)
     }

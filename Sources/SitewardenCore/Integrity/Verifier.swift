@@ -28,7 +28,9 @@ public struct Verifier {
         var baseline: BaselineFile?
     }
 
-    public func verify() -> VerificationReport {
+    /// Verifies every expected file. `progress` is called as hashing advances (every file and every
+    /// 16 MiB), so the daemon's watchdog sees a long scan making progress.
+    public func verify(progress: () -> Void = {}) -> VerificationReport {
         var report = VerificationReport(
             target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
 
@@ -54,6 +56,11 @@ public struct Verifier {
             report.warnings.append("\(error); verifying against the baseline only")
         }
 
+        if let manifest, let problem = baselineMismatch(manifest, installed: installed) {
+            report.failure = problem
+            return report
+        }
+
         let venvRoot: String
         if let installed {
             venvRoot = installed.venvRoot
@@ -71,8 +78,10 @@ public struct Verifier {
         if let manifest {
             collectBaseline(manifest, venvRoot: venvRoot, into: &expectations, report: &report)
         }
-        if installed?.record == nil && manifest == nil {
-            report.failure = "\(distribution) has no RECORD and no baseline was recorded: nothing to verify against"
+        // A missing, empty or unparsable RECORD with no baseline proves nothing: never "healthy".
+        guard !expectations.isEmpty else {
+            report.failure =
+                "\(distribution) has no usable RECORD and no baseline was recorded: nothing to verify against"
             return report
         }
 
@@ -80,11 +89,34 @@ public struct Verifier {
         for venvPath in expectations.keys.sorted() {
             let expectation = expectations[venvPath]!
             report.filesChecked += 1
-            if let drift = check(expectation, venvPath: venvPath, hasher: hasher) {
+            if let drift = check(
+                expectation, venvPath: venvPath, venvRoot: venvRoot, hasher: hasher, progress: progress)
+            {
                 report.drifts.append(drift)
             }
+            progress()
         }
         return report
+    }
+
+    /// A baseline of another version or another venv says nothing about this install: restoring
+    /// from it would write the old version's files over a new one.
+    private func baselineMismatch(_ manifest: BaselineManifest, installed: InstalledDistribution?) -> String? {
+        if InstalledDistribution.normalizeName(manifest.distribution)
+            != InstalledDistribution.normalizeName(distribution)
+        {
+            return "the baseline in \(backupDirectory) is of \(manifest.distribution), not \(distribution)"
+        }
+        if let installed, manifest.version != installed.version {
+            return
+                "the baseline in \(backupDirectory) is of \(distribution) \(manifest.version) but \(installed.version) "
+                + "is installed; if the upgrade was intended, record a new baseline (sitewarden baseline)"
+        }
+        let venvRoot = installed?.venvRoot ?? (try? Paths.realPath(venv)) ?? venv
+        if manifest.venv != venvRoot {
+            return "the baseline in \(backupDirectory) was recorded from \(manifest.venv), not \(venvRoot)"
+        }
+        return nil
     }
 
     private func collectRecord(
@@ -102,11 +134,13 @@ public struct Verifier {
             report.warnings.append("\(installed.distInfoName)/RECORD \(problem)")
         }
         for entry in record.entries {
-            guard let absolute = confinedPath(entry.path, sitePackages: installed.sitePackages, venvRoot: venvRoot)
+            guard
+                let absolute = lexicallyConfinedPath(
+                    entry.path, sitePackages: installed.sitePackages, venvRoot: venvRoot)
             else {
                 report.warnings.append(
-                    "security: \(installed.distInfoName)/RECORD line \(entry.line) names \(entry.path), outside the venv; ignored"
-                )
+                    "security: \(installed.distInfoName)/RECORD line \(entry.line) names \(Self.printable(entry.path)), "
+                        + "outside the venv; ignored")
                 continue
             }
             // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
@@ -123,9 +157,9 @@ public struct Verifier {
     ) {
         for file in manifest.files {
             let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
-            guard Paths.isInside(Paths.resolveExistingPrefix(absolute), root: venvRoot) else {
+            guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot) else {
                 report.warnings.append(
-                    "security: baseline names \(file.venvPath), which resolves outside the venv; ignored")
+                    "security: baseline names \(Self.printable(file.venvPath)), outside the venv; ignored")
                 continue
             }
             expectations[file.venvPath, default: Expectation(recordPath: file.recordPath, absolutePath: absolute)]
@@ -133,17 +167,38 @@ public struct Verifier {
         }
     }
 
-    /// The absolute path a RECORD row names, or nil when it leaves the venv lexically or through a symlink.
-    func confinedPath(_ recordPath: String, sitePackages: String, venvRoot: String) -> String? {
+    /// The absolute path a RECORD row names, or nil when it is absolute or climbs out of the venv.
+    /// Rows like these are never read, written or deleted.
+    func lexicallyConfinedPath(_ recordPath: String, sitePackages: String, venvRoot: String) -> String? {
         guard !recordPath.hasPrefix("/") else { return nil }
         let lexical = Paths.normalize(sitePackages + "/" + recordPath)
-        guard Paths.isInside(lexical, root: venvRoot) else { return nil }
-        let resolved = Paths.resolveExistingPrefix(lexical)
-        guard Paths.isInside(resolved, root: venvRoot) else { return nil }
-        return lexical
+        return Paths.isInside(lexical, root: venvRoot) ? lexical : nil
     }
 
-    private func check(_ expectation: Expectation, venvPath: String, hasher: FileHasher) -> FileDrift? {
+    /// The path a RECORD row names when it stays inside the venv after symlinks too; nil otherwise.
+    func confinedPath(_ recordPath: String, sitePackages: String, venvRoot: String) -> String? {
+        guard let lexical = lexicallyConfinedPath(recordPath, sitePackages: sitePackages, venvRoot: venvRoot) else {
+            return nil
+        }
+        return Self.resolvesInside(lexical, venvRoot: venvRoot) ? lexical : nil
+    }
+
+    /// True when no symlink on the way to `path` (the file itself included) leads out of the venv.
+    static func resolvesInside(_ path: String, venvRoot: String) -> Bool {
+        Paths.isInside(Paths.resolveExistingPrefix(path), root: venvRoot)
+    }
+
+    /// RECORD text in a message: control characters escaped, long fields cut.
+    static func printable(_ text: String) -> String {
+        let escaped = text.unicodeScalars.map { scalar in
+            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }.joined()
+        return escaped.count > 200 ? String(escaped.prefix(200)) + "…" : escaped
+    }
+
+    private func check(
+        _ expectation: Expectation, venvPath: String, venvRoot: String, hasher: FileHasher, progress: () -> Void
+    ) -> FileDrift? {
         let expectedDigest =
             expectation.baseline.flatMap { SHA256Digest(hex: $0.sha256) } ?? recordDigest(expectation.record)
         let expectedSize = expectation.baseline?.size ?? expectation.record?.size
@@ -153,7 +208,14 @@ public struct Verifier {
             disagreesWithRecord: expectation.record != nil,
             disagreesWithBaseline: expectation.baseline != nil)
 
-        switch hasher.state(of: expectation.absolutePath) {
+        // A package file or directory swapped for a symlink out of the venv makes Python run code
+        // from elsewhere: drift, and never read through.
+        guard Self.resolvesInside(expectation.absolutePath, venvRoot: venvRoot) else {
+            drift.kind = .leavesVenv
+            return drift
+        }
+
+        switch hasher.state(of: expectation.absolutePath, progress: progress) {
         case .missing:
             return drift
         case .notRegularFile:
@@ -190,7 +252,9 @@ public struct Verifier {
     private func diagnose(_ expectation: Expectation, actual: FileFacts) -> DriftKind {
         guard let baseline = expectation.baseline, actual.size < baseline.size else { return .modified }
         let knownGood = backupDirectory + "/" + BackupLayout.filesDirectory + "/" + baseline.venvPath
-        guard let diagnosis = TruncationDiagnosis.diagnose(damaged: expectation.absolutePath, knownGood: knownGood)
+        guard let digest = SHA256Digest(hex: baseline.sha256),
+            let diagnosis = TruncationDiagnosis.diagnose(
+                damaged: expectation.absolutePath, knownGood: knownGood, knownGoodDigest: digest)
         else {
             return .modified
         }
@@ -202,4 +266,13 @@ public struct Verifier {
 public enum BackupLayout {
     /// The known-good copies, laid out by venv-relative path.
     public static let filesDirectory = "files"
+
+    /// True when `path` is absent or holds nothing but a backup's pieces, so replacing it loses
+    /// nothing else. Recording a baseline replaces the backup directory whole.
+    static func mayReplace(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return errno == ENOENT || errno == ENOTDIR }
+        guard info.st_mode & S_IFMT == S_IFDIR else { return false }
+        return Set(directoryEntries(path)).isSubset(of: [BaselineManifest.fileName, filesDirectory])
+    }
 }

@@ -54,6 +54,16 @@ public struct BaselineRecorder {
         }
 
         let staging = backupDirectory + ".staging-\(getpid())"
+        let previous = backupDirectory + ".previous"
+        for directory in [backupDirectory, staging, previous] {
+            guard BackupLayout.mayReplace(directory) else {
+                throw .write(
+                    RepairError(
+                        file: directory, step: "replace the backup",
+                        cause: "it exists and is not a sitewarden backup (only manifest.json and files/ belong there); "
+                            + "refusing to delete it"))
+            }
+        }
         removeTree(staging)
         do {
             let files = try copyFiles(record, of: installed, into: staging)
@@ -92,13 +102,20 @@ public struct BaselineRecorder {
 
             let venvPath = Paths.relative(absolute, to: installed.venvRoot)
             let copyPath = staging + "/" + BackupLayout.filesDirectory + "/" + venvPath
-            let copied: FileFacts
             do {
                 try makeDirectories(Paths.directory(of: copyPath))
-                copied = try copyForBaseline(absolute, to: copyPath)
             } catch {
+                throw .write(RepairError(file: copyPath, step: "create backup directory", cause: "\(error)"))
+            }
+            let copied: FileFacts
+            switch copyForBaseline(absolute, to: copyPath) {
+            case .success(let facts):
+                copied = facts
+            case .failure(.source(let error)):
                 mismatches.append("\(entry.path): \(error)")
                 continue
+            case .failure(.destination(let error)):
+                throw .write(RepairError(file: copyPath, step: "write backup copy", cause: "\(error)"))
             }
             if let problem = mismatch(copied, entry) {
                 mismatches.append("\(entry.path): \(problem)")
@@ -114,16 +131,34 @@ public struct BaselineRecorder {
         return files
     }
 
+    /// Which side of a copy failed: reading the installed file, or writing the backup.
+    private enum CopyFailure: Error {
+        case source(SystemError)
+        case destination(SystemError)
+    }
+
     /// Copies one file, returning the digest of the bytes copied and the source's metadata.
-    private func copyForBaseline(_ source: String, to copyPath: String) throws(SystemError) -> FileFacts {
-        let input = try FileDescriptor.open(source, O_RDONLY | O_NOFOLLOW)
-        let info = try input.stat()
-        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", source, code: EINVAL) }
-        let output = try FileDescriptor.open(copyPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-        let (digest, size) = try copyHashing(input, to: output)
-        try output.sync()
-        return FileFacts(
-            sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
+    private func copyForBaseline(_ source: String, to copyPath: String) -> Result<FileFacts, CopyFailure> {
+        let input: FileDescriptor
+        let info: stat
+        do {
+            input = try FileDescriptor.openRegularFile(source)
+            info = try input.stat()
+        } catch {
+            return .failure(.source(error))
+        }
+        do {
+            let output = try FileDescriptor.open(copyPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+            let (digest, size) = try copyHashing(input, to: output)
+            try output.sync()
+            return .success(
+                FileFacts(
+                    sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid))
+        } catch  where error.subject == source {
+            return .failure(.source(error))
+        } catch {
+            return .failure(.destination(error))
+        }
     }
 
     private func mismatch(_ copied: FileFacts, _ entry: RecordEntry) -> String? {

@@ -33,10 +33,17 @@ public struct Restorer {
         }
     }
 
-    /// Restores `drifts`; returns the files replaced, with the digests written.
-    public func restore(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
+    /// The known-good files a restore of `drifts` would write, after checking each backup copy
+    /// against the manifest. Changes nothing: `restore --dry-run` shows this.
+    public func plan(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
         let files = try plannedFiles(for: drifts)
         try verifyBackup(files)
+        return files
+    }
+
+    /// Restores `drifts`; returns the files replaced, with the digests written.
+    public func restore(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
+        let files = try plan(drifts)
 
         var staged = [StagedCopy]()
         for file in files {
@@ -49,10 +56,15 @@ public struct Restorer {
             }
         }
 
+        // Renames cannot be undone as a group; when one fails, the message says which files
+        // were already replaced so the report is exact.
         for (index, copy) in staged.enumerated() {
             do { try copy.commit() } catch {
                 for copy in staged[index...] { copy.discard() }
-                throw .repair(error)
+                var failure = error
+                let replaced = files[..<index].map(\.recordPath)
+                if !replaced.isEmpty { failure.cause += "; already replaced: \(replaced.joined(separator: ", "))" }
+                throw .repair(failure)
             }
         }
         for directory in Set(staged.map { Paths.directory(of: $0.destination) }) {
@@ -67,6 +79,14 @@ public struct Restorer {
         let destination = venvRoot + "/" + file.venvPath
         do {
             try makeParent(of: destination)
+            // Staging writes into the destination's directory: never where a symlink leads.
+            guard Verifier.resolvesInside(Paths.directory(of: destination), venvRoot: venvRoot) else {
+                return .failure(
+                    .repair(
+                        RepairError(
+                            file: file.recordPath, step: "stage the copy",
+                            cause: "its directory leads out of the venv through a symlink; remove the symlink first")))
+            }
             let copy = try StagedCopy.stage(
                 from: backupPath(of: file), to: destination, mode: file.mode, owner: file.owner, group: file.group)
             guard copy.facts.sha256.hex == file.sha256 else {

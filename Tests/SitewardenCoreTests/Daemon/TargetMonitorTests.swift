@@ -167,3 +167,28 @@ extension TargetMonitorTests {
         #expect(events.first(.probeFailed)?.field("REASON") == "unexpected-status")
     }
 }
+
+extension TargetMonitorTests {
+    @Test func failedRestartIsRetriedNextCycleEvenThoughTheFilesAreClean() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        let route = try InfoRoute(serving: false)
+        let failing = ScriptedServiceManager(result: .failure(ServiceManagerError(description: "bus gone")))
+        let working = ScriptedServiceManager(onRestart: route.startServing)
+        let events = RecordingSink()
+        let monitor = TargetMonitor(target: target(scratch, url: route.url), events: events)
+
+        let first = monitor.runCycle(repair: true, services: failing)
+        let second = monitor.runCycle(repair: true, services: working)
+        let third = monitor.runCycle(repair: true, services: working)
+
+        #expect(first == .degraded && second == .healthy && third == .healthy)
+        #expect(working.restarted == ["as-dispatch.service"])
+        #expect(
+            events.kinds.filter { $0 == .unitRestartFailed || $0 == .unitRestarted } == [
+                .unitRestartFailed, .unitRestarted,
+            ])
+        #expect(events.kinds.last == .targetRecovered)
+    }
+}

@@ -125,7 +125,7 @@ struct VerifierTests {
 
         let report = scratch.verifier().verify()
 
-        #expect(report.failure?.contains("no RECORD and no baseline") == true)
+        #expect(report.failure?.contains("no usable RECORD and no baseline") == true)
     }
 
     @Test func wrongVersionIsNamed() throws {

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+@testable import SitewardenCore
+
+@Suite("One-shot commands' verdicts")
+struct CommandTests {
+    private func config(_ scratch: Scratch, interval: Duration = .seconds(30)) -> SitewardenConfig {
+        SitewardenConfig(
+            daemon: DaemonConfig(interval: interval, stateDirectory: scratch.path + "/state"),
+            targets: [
+                TargetConfig(
+                    name: "tunely", venv: scratch.venv, distribution: "tunely", version: "0.2.3",
+                    backup: scratch.backup, unit: "as-dispatch.service")
+            ], sourcePath: scratch.path + "/config.toml")
+    }
+
+    private func writeStatus(_ scratch: Scratch, pid: Int32, age: Int, health: TargetHealth = .healthy) throws {
+        let status = DaemonStatus(
+            writtenAt: Int(time(nil)) - age, pid: pid,
+            targets: [
+                TargetStatus(
+                    name: "tunely", health: health, version: "0.2.3", filesChecked: 18, drifts: [], problem: nil,
+                    probes: [])
+            ])
+        try FileManager.default.createDirectory(atPath: scratch.path + "/state", withIntermediateDirectories: true)
+        try JSONEncoder().encode(status).write(to: URL(fileURLWithPath: scratch.path + "/state/status.json"))
+    }
+
+    private func deadPid() throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        return process.processIdentifier
+    }
+
+    @Test func statusOfALiveRecentDaemonIsTrusted() throws {
+        let scratch = try Scratch()
+        try writeStatus(scratch, pid: getpid(), age: 5)
+
+        #expect(StatusCommand(config: config(scratch), targetNames: []).run() == .healthy)
+    }
+
+    @Test func statusLeftByADeadDaemonIsStale() throws {
+        let scratch = try Scratch()
+        try writeStatus(scratch, pid: try deadPid(), age: 5)
+
+        #expect(StatusCommand(config: config(scratch), targetNames: []).run() == .cannotVerify)
+    }
+
+    @Test func statusNotWrittenForManyCyclesIsStale() throws {
+        let scratch = try Scratch()
+        try writeStatus(scratch, pid: getpid(), age: 3600)
+
+        #expect(StatusCommand(config: config(scratch, interval: .seconds(30)), targetNames: []).run() == .cannotVerify)
+    }
+
+    @Test func statusReportsTheTargetsHealth() throws {
+        let scratch = try Scratch()
+        try writeStatus(scratch, pid: getpid(), age: 1, health: .drifted)
+
+        #expect(StatusCommand(config: config(scratch), targetNames: []).run() == .drift)
+    }
+
+    @Test func statusWithoutAStatusFileCannotVerify() throws {
+        let scratch = try Scratch()
+
+        #expect(StatusCommand(config: config(scratch), targetNames: []).run() == .cannotVerify)
+    }
+
+    @Test func dryRunChecksTheBackupAndChangesNothing() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = scratch.sitePackages + "/tunely/server.py"
+        try Files.keepFirstLines(server, 562)
+
+        let healthyBackup = RestoreCommand(config: config(scratch), targetNames: [], dryRun: true).run()
+        try Files.overwriteInPlace(
+            scratch.backup + "/files/" + RealTunely.sitePackagesSuffix + "/tunely/server.py", with: Data("x".utf8))
+        let damagedBackup = RestoreCommand(config: config(scratch), targetNames: [], dryRun: true).run()
+
+        #expect(healthyBackup == .drift)
+        #expect(damagedBackup == .cannotVerify)
+        #expect(try Files.lineCount(server) == 562)
+    }
+
+    @Test func dryRunWithoutABaselineCannotVerify() throws {
+        let scratch = try RealTunely.scratchVenv()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+
+        #expect(RestoreCommand(config: config(scratch), targetNames: [], dryRun: true).run() == .cannotVerify)
+    }
+
+    @Test func checkExitCodesRankDriftAboveEverythingElse() {
+        #expect(CheckCommand.worse(.probeFailure, .drift) == .drift)
+        #expect(CheckCommand.worse(.drift, .cannotVerify) == .drift)
+        #expect(CheckCommand.worse(.healthy, .probeFailure) == .probeFailure)
+        #expect(CheckCommand.worse(.probeFailure, .cannotVerify) == .cannotVerify)
+    }
+}
