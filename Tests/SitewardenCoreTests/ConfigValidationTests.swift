@@ -319,3 +319,13 @@ struct ConfigSafetyTests {
         #expect(found == ["target[0].version: must not contain control characters (newlines, tabs, escapes)"])
     }
 }
+
+extension ConfigSafetyTests {
+    @Test func urlWithControlCharactersOrSpacesIsRefused() {
+        let found = problems(
+            "venv = \"/v\"\nbackup = \"/b\"\n[[target.route]]\nurl = \"http://127.0.0.1/a\\r\\nHost: evil\"")
+
+        #expect(found.count == 1)
+        #expect(found.first?.contains("must be an http:// or https:// URL") == true)
+    }
+}

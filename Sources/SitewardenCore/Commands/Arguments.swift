@@ -57,6 +57,7 @@ public struct Arguments: Sendable, Equatable {
                 index += 1
             case _ where word.hasPrefix("--config="):
                 configPath = String(word.dropFirst("--config=".count))
+                guard !configPath.isEmpty else { return .usageError("--config needs a path") }
             case _ where word.hasPrefix("-"):
                 return .usageError("unknown option \(word)")
             default:

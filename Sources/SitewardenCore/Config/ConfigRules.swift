@@ -35,7 +35,7 @@ enum ConfigRules {
 
     static func httpURL(_ value: String) -> String? {
         let scheme = ["http://", "https://"].first { value.lowercased().hasPrefix($0) }
-        guard let scheme, value.count > scheme.count else {
+        guard let scheme, value.count > scheme.count, plainText(value) == nil, !value.contains(" ") else {
             return "must be an http:// or https:// URL, found '\(value)'"
         }
         return nil

@@ -12,6 +12,8 @@ public struct InstalledDistribution: Sendable {
     public var version: String
     /// RECORD's rows, or nil when the dist-info has no RECORD file.
     public var record: Record?
+    /// Other dist-info directories of the same distribution (an interrupted upgrade leaves them).
+    public var otherDistInfos: [String] = []
 }
 
 /// Why a watched distribution cannot be verified at all.
@@ -83,9 +85,11 @@ extension InstalledDistribution {
         } catch {
             throw .recordUnreadable(error)
         }
-        return InstalledDistribution(
+        var installed = InstalledDistribution(
             venvRoot: root, sitePackages: chosen.sitePackages, distInfoName: chosen.name, version: chosen.version,
             record: record)
+        installed.otherDistInfos = candidates.filter { $0.name != chosen.name }.map(\.name)
+        return installed
     }
 
     static func normalizeName(_ name: String) -> String {

@@ -51,7 +51,8 @@ public struct Record: Sendable, Equatable {
             guard let parsed = RecordHash(field: row.fields[1]) else {
                 return .failure(
                     RecordProblem(
-                        line: row.line, message: "hash '\(row.fields[1])' is not of the form algorithm=digest"))
+                        line: row.line, message: "hash '\(row.fields[1].printable)' is not of the form algorithm=digest"
+                    ))
             }
             hash = parsed
         }
@@ -59,7 +60,8 @@ public struct Record: Sendable, Equatable {
         var size: Int?
         if !row.fields[2].isEmpty {
             guard let parsed = Int(row.fields[2]), parsed >= 0 else {
-                return .failure(RecordProblem(line: row.line, message: "size '\(row.fields[2])' is not a byte count"))
+                return .failure(
+                    RecordProblem(line: row.line, message: "size '\(row.fields[2].printable)' is not a byte count"))
             }
             size = parsed
         }

@@ -46,6 +46,12 @@ public struct Verifier {
         do {
             installed = try InstalledDistribution.locate(distribution: distribution, version: version, venv: venv)
             report.version = installed?.version
+            if let installed {
+                for other in installed.otherDistInfos {
+                    report.warnings.append(
+                        "\(other) is installed beside \(installed.distInfoName); only the latter is verified")
+                }
+            }
         } catch {
             // Without a dist-info the baseline alone still says what should be there.
             guard manifest != nil, case .notInstalled = error else {
@@ -139,7 +145,7 @@ public struct Verifier {
                     entry.path, sitePackages: installed.sitePackages, venvRoot: venvRoot)
             else {
                 report.warnings.append(
-                    "security: \(installed.distInfoName)/RECORD line \(entry.line) names \(Self.printable(entry.path)), "
+                    "security: \(installed.distInfoName)/RECORD line \(entry.line) names \(entry.path.printable), "
                         + "outside the venv; ignored")
                 continue
             }
@@ -159,7 +165,7 @@ public struct Verifier {
             let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
             guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot) else {
                 report.warnings.append(
-                    "security: baseline names \(Self.printable(file.venvPath)), outside the venv; ignored")
+                    "security: baseline names \(file.venvPath.printable), outside the venv; ignored")
                 continue
             }
             expectations[file.venvPath, default: Expectation(recordPath: file.recordPath, absolutePath: absolute)]
@@ -186,14 +192,6 @@ public struct Verifier {
     /// True when no symlink on the way to `path` (the file itself included) leads out of the venv.
     static func resolvesInside(_ path: String, venvRoot: String) -> Bool {
         Paths.isInside(Paths.resolveExistingPrefix(path), root: venvRoot)
-    }
-
-    /// RECORD text in a message: control characters escaped, long fields cut.
-    static func printable(_ text: String) -> String {
-        let escaped = text.unicodeScalars.map { scalar in
-            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
-        }.joined()
-        return escaped.count > 200 ? String(escaped.prefix(200)) + "…" : escaped
     }
 
     private func check(

@@ -38,3 +38,9 @@ struct ArgumentsTests {
         #expect(Arguments.parse(["-V"]) == .version)
     }
 }
+
+extension ArgumentsTests {
+    @Test func emptyConfigPathIsAUsageError() {
+        #expect(Arguments.parse(["--config=", "check"]) == .usageError("--config needs a path"))
+    }
+}

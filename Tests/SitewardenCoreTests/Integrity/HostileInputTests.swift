@@ -142,3 +142,30 @@ struct HostileInputTests {
         }
     }
 }
+
+extension HostileInputTests {
+    @Test func secondDistInfoOfTheSameDistributionIsReported() throws {
+        let scratch = try RealTunely.scratchVenv()
+        try Shell.check([
+            "cp", "-a", scratch.sitePackages + "/tunely-0.2.3.dist-info",
+            scratch.sitePackages + "/tunely-0.2.2.dist-info",
+        ])
+
+        let pinned = scratch.verifier(version: "0.2.3").verify()
+        let unpinned = scratch.verifier(version: nil).verify()
+
+        #expect(
+            pinned.warnings.contains(
+                "tunely-0.2.2.dist-info is installed beside tunely-0.2.3.dist-info; only the latter is verified"))
+        #expect(unpinned.failure?.contains("several dist-info directories (0.2.2, 0.2.3)") == true)
+    }
+
+    @Test func recordFieldsAreEscapedAndCutInMessages() {
+        let record = Record(
+            parsing: Array(
+                "a.py,\u{1b}[31mred\u{1b}[0m,1\nb.py,sha256=x,\(String(repeating: "9", count: 5000))x\n".utf8))
+
+        #expect(record.problems.map(\.message).allSatisfy { !$0.contains("\u{1b}") && $0.count < 260 })
+        #expect(record.problems[0].message.contains("\\u{1B}[31mred"))
+    }
+}
