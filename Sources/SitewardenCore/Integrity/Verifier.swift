@@ -91,16 +91,18 @@ public struct Verifier {
             return report
         }
 
-        let hasher = FileHasher()
-        for venvPath in expectations.keys.sorted() {
-            let expectation = expectations[venvPath]!
+        // A package file or directory swapped for a symlink out of the venv makes Python run code
+        // from elsewhere: that is drift, and such a path is never read through.
+        let order = expectations.keys.sorted()
+        let confined = order.filter { Self.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
+        let states = FileScanner().observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
+        let observed = Dictionary(uniqueKeysWithValues: zip(confined, states))
+
+        for venvPath in order {
             report.filesChecked += 1
-            if let drift = check(
-                expectation, venvPath: venvPath, venvRoot: venvRoot, hasher: hasher, progress: progress)
-            {
+            if let drift = classify(expectations[venvPath]!, venvPath: venvPath, state: observed[venvPath]) {
                 report.drifts.append(drift)
             }
-            progress()
         }
         return report
     }
@@ -194,9 +196,8 @@ public struct Verifier {
         Paths.isInside(Paths.resolveExistingPrefix(path), root: venvRoot)
     }
 
-    private func check(
-        _ expectation: Expectation, venvPath: String, venvRoot: String, hasher: FileHasher, progress: () -> Void
-    ) -> FileDrift? {
+    /// Compares what was observed with what was expected; nil `state` means the path leads out of the venv.
+    private func classify(_ expectation: Expectation, venvPath: String, state: FileState?) -> FileDrift? {
         let expectedDigest =
             expectation.baseline.flatMap { SHA256Digest(hex: $0.sha256) } ?? recordDigest(expectation.record)
         let expectedSize = expectation.baseline?.size ?? expectation.record?.size
@@ -206,14 +207,11 @@ public struct Verifier {
             disagreesWithRecord: expectation.record != nil,
             disagreesWithBaseline: expectation.baseline != nil)
 
-        // A package file or directory swapped for a symlink out of the venv makes Python run code
-        // from elsewhere: drift, and never read through.
-        guard Self.resolvesInside(expectation.absolutePath, venvRoot: venvRoot) else {
+        guard let state else {
             drift.kind = .leavesVenv
             return drift
         }
-
-        switch hasher.state(of: expectation.absolutePath, progress: progress) {
+        switch state {
         case .missing:
             return drift
         case .notRegularFile:
