@@ -13,6 +13,9 @@ public final class TargetMonitor {
     public private(set) var lastReport: VerificationReport?
     public private(set) var lastProbes: [ProbeResult] = []
     private var failingRoutes = Set<String>()
+    /// What was last reported, so a condition that persists is logged once, not every cycle.
+    private var reportedFailure: String?
+    private var reportedDrifts = Set<String>()
     /// Files were restored but the unit's restart failed: the service still runs the damaged code
     /// it loaded, so clean files alone do not make the target healthy.
     var restartPending = false
@@ -55,13 +58,19 @@ public final class TargetMonitor {
         heartbeat()
         lastReport = report
 
-        if let failure = report.failure {
+        if let failure = report.failure, failure != reportedFailure {
             events.emit(
                 Event(.verificationFailed, "\(target.name): cannot verify: \(failure)", [("TARGET", target.name)]))
         }
+        reportedFailure = report.failure
+
+        var current = Set<String>()
         for drift in report.drifts {
-            events.emit(driftEvent(drift))
+            let key = "\(drift.venvPath)|\(drift.kind.name)|\(drift.actualSHA256?.hex ?? "")"
+            current.insert(key)
+            if !reportedDrifts.contains(key) { events.emit(driftEvent(drift)) }
         }
+        reportedDrifts = current
         events.emit(
             Event(
                 .checkCompleted,

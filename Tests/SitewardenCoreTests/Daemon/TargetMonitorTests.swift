@@ -192,3 +192,32 @@ extension TargetMonitorTests {
         #expect(events.kinds.last == .targetRecovered)
     }
 }
+
+extension TargetMonitorTests {
+    @Test func persistingConditionsAreReportedOnceNotEveryCycle() throws {
+        let scratch = try RealTunely.scratchVenv()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        let route = try InfoRoute(serving: false)
+        let events = RecordingSink()
+        let monitor = TargetMonitor(target: target(scratch, url: route.url), events: events)
+
+        for _ in 0..<3 { _ = monitor.runCycle(repair: false, services: nil) }
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 100)
+        _ = monitor.runCycle(repair: false, services: nil)
+
+        #expect(events.kinds == [.driftFound, .probeFailed, .driftFound])
+        #expect(events.events.filter { $0.kind == .driftFound }.last?.message.contains("modified") == true)
+    }
+
+    @Test func persistingVerificationFailureIsReportedOnce() throws {
+        let scratch = try Scratch()
+        let events = RecordingSink()
+        let config = TargetConfig(
+            name: "tunely", venv: scratch.path + "/no-venv", distribution: "tunely", backup: scratch.backup)
+        let monitor = TargetMonitor(target: config, events: events)
+
+        for _ in 0..<3 { _ = monitor.runCycle(repair: true, services: nil) }
+
+        #expect(events.kinds == [.verificationFailed])
+    }
+}
