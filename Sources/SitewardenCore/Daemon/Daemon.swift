@@ -46,8 +46,11 @@ public final class Daemon: @unchecked Sendable {
 
     private func makeMonitors(for config: SitewardenConfig) -> [TargetMonitor] {
         config.targets.map { target in
-            monitors.first { $0.target == target }
+            let monitor =
+                monitors.first { $0.target == target }
                 ?? TargetMonitor(target: target, events: events, heartbeat: { [heartbeat] in heartbeat.beat() })
+            monitor.readTimeout = config.daemon.readTimeout
+            return monitor
         }
     }
 
