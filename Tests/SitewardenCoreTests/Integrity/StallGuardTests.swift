@@ -38,10 +38,11 @@ struct StallGuardTests {
         heartbeat.cycleStarted()
         let started = ContinuousClock.now
 
-        let result = stallGuard.run(waiting: {
+        let keepBeating = {
             heartbeat.beat()
             beats.beat()
-        }) { _ in
+        }
+        let result = stallGuard.run(waiting: keepBeating) { _ in
             sleep(10)
             return true
         }
