@@ -24,6 +24,8 @@ import Testing
 
     #expect(config.daemon.interval == .seconds(30))
     #expect(config.daemon.stateDirectory == "/var/lib/sitewarden")
+    #expect(config.daemon.quietPeriod == .seconds(2))
+    #expect(config.daemon.readTimeout == .seconds(30))
     #expect(config.targets[0].version == nil)
     #expect(config.targets[0].unit == nil)
     #expect(config.targets[0].routes == [RouteConfig(url: "http://127.0.0.1:8083/")])
@@ -31,6 +33,47 @@ import Testing
     #expect(config.targets[0].routes[0].expectBody == nil)
     #expect(config.targets[0].routes[0].timeout == .seconds(5))
     #expect(config.sourcePath == "minimal.toml")
+}
+
+@Test func decodesTheQuietPeriodAndTheReadTimeout() throws {
+    let text = """
+        [daemon]
+        quiet_period = "750ms"
+        read_timeout = 5
+
+        [[target]]
+        name = "tunely"
+        venv = "/srv/venv"
+        distribution = "tunely"
+        backup = "/backup/tunely"
+        """
+
+    let config = try ConfigLoader.parse(text: text, path: "watch.toml")
+
+    #expect(config.daemon.quietPeriod == .milliseconds(750))
+    #expect(config.daemon.readTimeout == .seconds(5))
+}
+
+@Test func refusesAQuietPeriodOrReadTimeoutThatIsNotADuration() throws {
+    let text = """
+        [daemon]
+        quiet_period = "0s"
+        read_timeout = "soon"
+
+        [[target]]
+        name = "tunely"
+        venv = "/srv/venv"
+        distribution = "tunely"
+        backup = "/backup/tunely"
+        """
+
+    let problems = ConfigFixtures.problems(in: text)
+
+    #expect(
+        problems.map(\.message) == [
+            "daemon.quiet_period: duration must be positive, found '0s'",
+            "daemon.read_timeout: invalid duration 'soon': write a whole number and a unit (ms, s, m or h), like \"30s\"",
+        ])
 }
 
 @Test func acceptsATargetWithoutRoutes() throws {
@@ -77,7 +120,11 @@ import Testing
 
     let config = try ConfigLoader.load(path: path)
 
-    #expect(config.daemon == DaemonConfig(interval: .seconds(30), stateDirectory: "/var/lib/sitewarden"))
+    #expect(
+        config.daemon
+            == DaemonConfig(
+                interval: .seconds(30), stateDirectory: "/var/lib/sitewarden", quietPeriod: .seconds(2),
+                readTimeout: .seconds(30)))
     #expect(
         config.targets == [
             TargetConfig(

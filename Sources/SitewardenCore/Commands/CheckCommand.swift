@@ -12,6 +12,7 @@ public struct CheckCommand {
         var worst = ExitCode.healthy
         for target in config.targets(named: targetNames) {
             let monitor = TargetMonitor(target: target, events: DiscardingSink())
+            monitor.readTimeout = config.daemon.readTimeout
             let report = monitor.verify()
             let probes = monitor.probe()
             StandardStreams.write(Self.render(target, report, probes))

@@ -17,6 +17,7 @@ public struct RestoreCommand {
         let services = dryRun ? nil : SystemdServiceManager()
         for target in config.targets(named: targetNames) {
             let monitor = TargetMonitor(target: target, events: dryRun ? DiscardingSink() : events)
+            monitor.readTimeout = config.daemon.readTimeout
             let report = monitor.verify()
             if let failure = report.failure {
                 StandardStreams.writeError("\(target.name): cannot verify: \(failure)\n")

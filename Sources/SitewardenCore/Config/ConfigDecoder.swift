@@ -49,7 +49,9 @@ struct ConfigDecoder {
         let daemon = DaemonConfig(
             interval: reader.duration("interval", default: DaemonConfig.defaultInterval),
             stateDirectory: reader.string("state_directory", check: ConfigRules.absolutePath)
-                ?? DaemonConfig.defaultStateDirectory
+                ?? DaemonConfig.defaultStateDirectory,
+            quietPeriod: reader.duration("quiet_period", default: DaemonConfig.defaultQuietPeriod),
+            readTimeout: reader.duration("read_timeout", default: DaemonConfig.defaultReadTimeout)
         )
 
         problems += reader.finish()

@@ -2,14 +2,27 @@
 public struct DaemonConfig: Sendable, Equatable {
     public static let defaultInterval: Duration = .seconds(30)
     public static let defaultStateDirectory = "/var/lib/sitewarden"
+    public static let defaultQuietPeriod: Duration = .seconds(2)
+    public static let defaultReadTimeout: Duration = .seconds(30)
 
     /// Time between two verification cycles.
     public var interval: Duration
     /// Where sitewarden keeps its baselines and state; an absolute path.
     public var stateDirectory: String
+    /// How long a watched package directory must stay unchanged after a change before it is checked:
+    /// an install rewriting many files is waited out instead of being checked half-way.
+    public var quietPeriod: Duration
+    /// How long reading one file may take before it is given up as unverifiable this cycle: a read
+    /// from a hung network or FUSE mount never returns, and must not hold up the cycle.
+    public var readTimeout: Duration
 
-    public init(interval: Duration = defaultInterval, stateDirectory: String = defaultStateDirectory) {
+    public init(
+        interval: Duration = defaultInterval, stateDirectory: String = defaultStateDirectory,
+        quietPeriod: Duration = defaultQuietPeriod, readTimeout: Duration = defaultReadTimeout
+    ) {
         self.interval = interval
         self.stateDirectory = stateDirectory
+        self.quietPeriod = quietPeriod
+        self.readTimeout = readTimeout
     }
 }

@@ -1,11 +1,14 @@
 import Dispatch
 import Glibc
+import Synchronization
 
 /// The long-running service: a Dispatch timer drives check cycles over every target,
 /// the watchdog pings from the cycle's progress, and signals stop or reload it.
 ///
 /// All cycle work runs on one serial queue, so a SIGTERM's exit waits for the cycle in flight
-/// (a restore is never abandoned half-way) and sd-bus stays on one thread.
+/// (a restore is never abandoned half-way), sd-bus stays on one thread, and two cycles never run
+/// at once. Besides the timer, a `ChangeWatcher` per target asks for a cycle of that target once
+/// its files have changed and then stayed quiet for `quiet_period`.
 public final class Daemon: @unchecked Sendable {
     private let configPath: String
     private var config: SitewardenConfig
@@ -14,6 +17,12 @@ public final class Daemon: @unchecked Sendable {
     private let heartbeat = Heartbeat()
     private let cycleQueue = DispatchQueue(label: "sitewarden.cycle")
     private let controlQueue = DispatchQueue(label: "sitewarden.control")
+    private let watchQueue = DispatchQueue(label: "sitewarden.watch")
+    /// Targets whose files changed and went quiet, waiting for their cycle; a target asked for
+    /// again before its cycle starts is checked once.
+    private let triggered = Mutex<Set<String>>([])
+    /// One per target, by name; touched on the cycle queue only.
+    private var watchers: [String: ChangeWatcher] = [:]
     private var monitors: [TargetMonitor] = []
     private var services: SystemdServiceManager?
     private var cycleTimer: DispatchSourceTimer?
@@ -41,13 +50,17 @@ public final class Daemon: @unchecked Sendable {
             runCycle()
             notifier.ready(status: statusLine())
             scheduleCycles()
+            updateWatchers()
         }
     }
 
     private func makeMonitors(for config: SitewardenConfig) -> [TargetMonitor] {
         config.targets.map { target in
-            monitors.first { $0.target == target }
+            let monitor =
+                monitors.first { $0.target == target }
                 ?? TargetMonitor(target: target, events: events, heartbeat: { [heartbeat] in heartbeat.beat() })
+            monitor.readTimeout = config.daemon.readTimeout
+            return monitor
         }
     }
 
@@ -61,15 +74,73 @@ public final class Daemon: @unchecked Sendable {
         cycleTimer = timer
     }
 
-    private func runCycle() {
+    /// Checks every target, or only those named in `only`; on the cycle queue.
+    private func runCycle(only names: Set<String>? = nil) {
         heartbeat.cycleStarted()
         defer { heartbeat.cycleEnded() }
-        for monitor in monitors {
+        for monitor in monitors where names?.contains(monitor.target.name) ?? true {
             _ = monitor.runCycle(repair: true, services: services)
+            // A reinstall may have added directories (a new subpackage, a new dist-info).
+            watchers[monitor.target.name]?.watch(WatchRoots.of(monitor.target))
         }
         cycles += 1
         notifier.status(statusLine())
         StatusFile(directory: config.daemon.stateDirectory).write(monitors: monitors)
+    }
+
+    /// Runs a cycle of `target` as soon as the cycle queue is free. Requests that arrive before it
+    /// starts are folded into it, so a burst of triggers costs one cycle.
+    func runCycleNow(target: String) {
+        let alreadyQueued = triggered.withLock { pending in
+            defer { pending.insert(target) }
+            return !pending.isEmpty
+        }
+        guard !alreadyQueued else { return }
+        cycleQueue.async { [self] in
+            let names = triggered.withLock { pending in
+                defer { pending.removeAll() }
+                return pending
+            }
+            runCycle(only: names)
+        }
+    }
+
+    // MARK: Change watchers
+
+    /// One watcher per target, made anew when the quiet period changed; on the cycle queue.
+    private func updateWatchers() {
+        var kept = [String: ChangeWatcher]()
+        for monitor in monitors {
+            let name = monitor.target.name
+            if let existing = watchers[name], existing.quietPeriod == config.daemon.quietPeriod {
+                kept[name] = existing
+            } else if let watcher = makeWatcher(for: name) {
+                kept[name] = watcher
+            }
+            kept[name]?.watch(WatchRoots.of(monitor.target))
+        }
+        watchers = kept
+    }
+
+    private func makeWatcher(for target: String) -> ChangeWatcher? {
+        let unavailable: @Sendable (String) -> Void = { [weak self] reason in
+            guard let self else { return }
+            cycleQueue.async {
+                self.watchers[target] = nil
+                self.events.emit(
+                    Event(
+                        .watchUnavailable, "\(target): not watching for changes: \(reason)",
+                        [("TARGET", target), ("REASON", reason)]))
+            }
+        }
+        do {
+            return try ChangeWatcher(
+                quietPeriod: config.daemon.quietPeriod, queue: watchQueue,
+                onQuiet: { [weak self] in self?.runCycleNow(target: target) }, onUnavailable: unavailable)
+        } catch {
+            unavailable("\(error); changes are found by the interval timer only")
+            return nil
+        }
     }
 
     /// One short line for `systemctl status`: each target's health and what it rests on.
@@ -128,6 +199,7 @@ public final class Daemon: @unchecked Sendable {
                 let newConfig = try ConfigLoader.load(path: configPath)
                 config = newConfig
                 monitors = makeMonitors(for: newConfig)
+                updateWatchers()
                 events.emit(
                     Event(.configReloaded, "configuration reloaded from \(configPath)", [("CONFIG", configPath)]))
                 scheduleCycles()

@@ -23,6 +23,8 @@ public final class TargetMonitor {
     /// How long to keep re-probing after a restart before calling the repair a failure:
     /// `done` from systemd means the unit started, not that it serves yet.
     var recoveryDeadline: Duration = .seconds(30)
+    /// How long reading one file may go without progress (`[daemon] read_timeout`).
+    public var readTimeout: Duration = DaemonConfig.defaultReadTimeout
 
     public init(target: TargetConfig, events: EventSink, heartbeat: @escaping @Sendable () -> Void = {}) {
         self.target = target
@@ -37,11 +39,18 @@ public final class TargetMonitor {
         let report = verify()
         let probes = probe()
 
+        // A file whose read stalled is unknown this cycle, not damaged: writing a copy beside it
+        // would block on the same hung mount. It is read again next cycle.
+        var repairable = report
+        repairable.drifts.removeAll(where: \.isStalledRead)
+
         if report.failure != nil {
             health = .degraded
-        } else if !report.drifts.isEmpty {
+        } else if !repairable.drifts.isEmpty {
             health = .drifted
-            if repair { health = self.repair(report, services: services) }
+            if repair { health = self.repair(repairable, services: services) }
+        } else if !report.drifts.isEmpty {
+            health = .degraded
         } else if restartPending, let unit = target.unit {
             health = repair ? finishRepair(unit: unit, services: services) : .degraded
         } else {
@@ -109,9 +118,11 @@ public final class TargetMonitor {
     }
 
     private var verifier: Verifier {
-        Verifier(
+        var verifier = Verifier(
             target: target.name, venv: target.venv, distribution: target.distribution, version: target.version,
             backupDirectory: target.backup)
+        verifier.readTimeout = readTimeout
+        return verifier
     }
 
     private func driftEvent(_ drift: FileDrift) -> Event {
@@ -141,6 +152,14 @@ public final class TargetMonitor {
 extension RouteConfig {
     var probeRequest: ProbeRequest {
         ProbeRequest(url: url, expectStatus: expectStatus, expectBody: expectBody, timeout: timeout)
+    }
+}
+
+extension FileDrift {
+    /// The file's read stalled past the read timeout: its state is unknown, so it is not restored.
+    var isStalledRead: Bool {
+        if case .unreadable(let error) = kind { return StallGuard.isTimeout(error) }
+        return false
     }
 }
 

@@ -107,7 +107,7 @@ extension InstalledDistribution {
         return result
     }
 
-    private static func sitePackagesDirectories(venvRoot: String) -> [String] {
+    static func sitePackagesDirectories(venvRoot: String) -> [String] {
         var found = [String]()
         for lib in ["lib", "lib64"] {
             for entry in directoryEntries(venvRoot + "/" + lib) where entry.hasPrefix("python") {

@@ -11,6 +11,8 @@ public struct Verifier {
     public var distribution: String
     public var version: String?
     public var backupDirectory: String
+    /// How long reading one file may go without progress before it is reported unreadable.
+    public var readTimeout: Duration = DaemonConfig.defaultReadTimeout
 
     public init(target: String, venv: String, distribution: String, version: String?, backupDirectory: String) {
         self.target = target
@@ -95,7 +97,8 @@ public struct Verifier {
         // from elsewhere: that is drift, and such a path is never read through.
         let order = expectations.keys.sorted()
         let confined = order.filter { Self.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
-        let states = FileScanner().observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
+        let states = FileScanner(readTimeout: readTimeout).observe(
+            confined.map { expectations[$0]!.absolutePath }, progress: progress)
         let observed = Dictionary(uniqueKeysWithValues: zip(confined, states))
 
         for venvPath in order {

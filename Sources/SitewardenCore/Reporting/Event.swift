@@ -19,6 +19,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case configReloaded = "SITEWARDEN_CONFIG_RELOADED"
     case configRejected = "SITEWARDEN_CONFIG_REJECTED"
     case stopping = "SITEWARDEN_STOPPING"
+    case watchUnavailable = "SITEWARDEN_WATCH_UNAVAILABLE"
 
     /// The 128-bit id, as journald prints it.
     public var messageID: String {
@@ -39,6 +40,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .configReloaded: "502e233c8dc74e769fcbe56e8c03c6b3"
         case .configRejected: "497725a13d83408e87564d557a4388dc"
         case .stopping: "8ccd5bd1ef9d4ae19abfec0035708ae6"
+        case .watchUnavailable: "732719ee65e648dbafe633a396cdac9b"
         }
     }
 
@@ -49,7 +51,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .checkCompleted: .debug
         case .started, .restoreStarted, .configReloaded, .stopping: .info
         case .restoreDone, .unitRestarted, .probeRecovered, .targetRecovered: .notice
-        case .driftFound, .probeFailed: .warning
+        case .driftFound, .probeFailed, .watchUnavailable: .warning
         case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected: .error
         case .backupDamaged: .critical
         }

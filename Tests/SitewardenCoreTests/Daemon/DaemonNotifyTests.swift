@@ -46,11 +46,14 @@ struct DaemonNotifyTests {
         }
     }
 
-    private func writeConfig(_ scratch: Scratch, route: String) throws -> String {
+    private func writeConfig(
+        _ scratch: Scratch, route: String, interval: String = "1s", quietPeriod: String = "2s"
+    ) throws -> String {
         let path = scratch.path + "/config.toml"
         let text = """
             [daemon]
-            interval = "1s"
+            interval = "\(interval)"
+            quiet_period = "\(quietPeriod)"
             state_directory = "\(scratch.path)/state"
 
             [[target]]
@@ -106,6 +109,32 @@ struct DaemonNotifyTests {
         #expect(stopping.contains { $0.message == "STOPPING=1" })
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/state/status.json"))
+    }
+
+    @Test func changedFileIsCheckedAndRestoredAfterTheQuietPeriodWithoutWaitingForTheInterval() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "Tunely Server") }
+        let notify = try NotifySocket(in: scratch.path)
+        let serverPy = scratch.sitePackages + "/tunely/server.py"
+        let knownGood = try Files.sha256(serverPy)
+        let process = try launch(
+            config: try writeConfig(
+                scratch, route: "http://127.0.0.1:\(server.port)/api/info", interval: "1h", quietPeriod: "300ms"),
+            notify: notify, watchdogMicroseconds: nil)
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let started = notify.receive(until: .now + .seconds(2))
+        try #require(started.contains { $0.message.hasPrefix("READY=1") })
+
+        try Files.keepFirstLines(serverPy, 562)
+        let afterDamage = notify.receive(until: .now + .seconds(4))
+
+        #expect(afterDamage.contains { $0.message.hasPrefix("STATUS=") }, "a cycle ran long before the 1h interval")
+        #expect(try Files.sha256(serverPy) == knownGood)
+        #expect(try Files.lineCount(serverPy) == RealTunely.serverPyLines)
     }
 
     @Test func noWatchdogPingsWhenTheWatchdogIsOff() throws {
