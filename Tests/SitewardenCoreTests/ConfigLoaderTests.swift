@@ -24,6 +24,8 @@ import Testing
 
     #expect(config.daemon.interval == .seconds(30))
     #expect(config.daemon.stateDirectory == "/var/lib/sitewarden")
+    #expect(config.daemon.workers == 2)
+    #expect(config.daemon.fullRehashEvery == 10)
     #expect(config.targets[0].version == nil)
     #expect(config.targets[0].unit == nil)
     #expect(config.targets[0].routes == [RouteConfig(url: "http://127.0.0.1:8083/")])
@@ -31,6 +33,24 @@ import Testing
     #expect(config.targets[0].routes[0].expectBody == nil)
     #expect(config.targets[0].routes[0].timeout == .seconds(5))
     #expect(config.sourcePath == "minimal.toml")
+}
+
+@Test func decodesTheScanningEngineKeys() throws {
+    let text = """
+        [daemon]
+        workers = 64
+        full_rehash_every = 1
+        [[target]]
+        name = "tunely"
+        venv = "/srv/venv"
+        distribution = "tunely"
+        backup = "/backup/tunely"
+        """
+
+    let config = try ConfigLoader.parse(text: text, path: ConfigFixtures.path)
+
+    #expect(config.daemon.workers == 64)
+    #expect(config.daemon.fullRehashEvery == 1)
 }
 
 @Test func acceptsATargetWithoutRoutes() throws {

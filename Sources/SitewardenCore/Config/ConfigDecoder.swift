@@ -49,7 +49,12 @@ struct ConfigDecoder {
         let daemon = DaemonConfig(
             interval: reader.duration("interval", default: DaemonConfig.defaultInterval),
             stateDirectory: reader.string("state_directory", check: ConfigRules.absolutePath)
-                ?? DaemonConfig.defaultStateDirectory
+                ?? DaemonConfig.defaultStateDirectory,
+            workers: reader.integer(
+                "workers", default: DaemonConfig.defaultWorkers, check: ConfigRules.within(DaemonConfig.workersRange)),
+            fullRehashEvery: reader.integer(
+                "full_rehash_every", default: DaemonConfig.defaultFullRehashEvery,
+                check: ConfigRules.within(DaemonConfig.fullRehashEveryRange))
         )
 
         problems += reader.finish()
