@@ -1,15 +1,205 @@
+import Glibc
+import Synchronization
+
+/// How the last scan went: how many files were hashed and how many were taken from the cache.
+struct ScanStatistics: Sendable, Equatable {
+    var files = 0
+    var hashed = 0
+    var fromCache = 0
+    var bytesHashed = 0
+    /// True when no cached digest was trusted: no cache, a damaged one, or the periodic full rehash.
+    var fullRehash = true
+}
+
 /// Observes many files at once: what is on disk at each path (digest, size, metadata).
 ///
-/// The engine under verification: given paths, it returns their states in the same order.
-/// `progress` is called after every file and every 16 MiB hashed.
-final class FileScanner {
-    private let hasher = FileHasher()
+/// The engine under verification. Files are hashed on `workers` threads (the calling thread is
+/// one of them), each with its own SHA-256 context and fixed buffer, and results come back in
+/// input order. With a cache, a file whose stamp (size, mtime, ctime, inode, device) is what it
+/// was when last hashed keeps its digest without being read; every `fullRehashEvery`-th scan
+/// hashes everything regardless, since a privileged writer can set mtime back.
+public final class FileScanner {
+    public let workers: Int
+    let cache: ScanCache?
+    let fullRehashEvery: Int
+    /// A file changed this recently is not remembered: a second write within the same timestamp
+    /// tick would leave its stamp as it is. Two seconds covers filesystems with coarse timestamps.
+    var racyWindowNanoseconds: Int64 = 2_000_000_000
+    private let hashers: [FileHasher]
+    private(set) var lastScan = ScanStatistics()
 
-    func observe(_ paths: [String], progress: () -> Void) -> [FileState] {
-        paths.map { path in
-            let state = hasher.state(of: path, progress: progress)
-            progress()
-            return state
+    /// Test seam: passed to every hasher (runs between the last read and the second `fstat`).
+    var afterHashing: ((Int32) -> Void)? {
+        didSet { for hasher in hashers { hasher.afterHashing = afterHashing } }
+    }
+
+    /// A scanner that hashes every file every time.
+    public convenience init(workers: Int = DaemonConfig.defaultWorkers) {
+        self.init(workers: workers, cache: nil, fullRehashEvery: 1)
+    }
+
+    init(workers: Int, cache: ScanCache?, fullRehashEvery: Int) {
+        precondition(workers >= 1 && fullRehashEvery >= 1, "FileScanner needs a worker and a rehash period")
+        self.workers = workers
+        self.cache = cache
+        self.fullRehashEvery = fullRehashEvery
+        self.hashers = (0..<workers).map { _ in FileHasher() }
+    }
+
+    /// A scanner that keeps `target`'s cache under the configured state directory, or none when
+    /// that directory cannot be written (a one-shot command run by another user).
+    public static func configured(_ daemon: DaemonConfig, target: String, useCache: Bool = true) -> FileScanner {
+        let cache =
+            useCache && ScanCache.isUsable(stateDirectory: daemon.stateDirectory)
+            ? ScanCache(stateDirectory: daemon.stateDirectory, target: target) : nil
+        return FileScanner(workers: daemon.workers, cache: cache, fullRehashEvery: daemon.fullRehashEvery)
+    }
+
+    /// The state of every path, in the order given. `progress` is called from the worker threads
+    /// after every file and every 16 MiB hashed.
+    func observe(_ paths: [String], progress: @escaping @Sendable () -> Void) -> [FileState] {
+        let previous = cache?.load()
+        let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
+        let full = previous == nil || scansSinceFull >= fullRehashEvery
+        let job = ScanJob(
+            paths: paths, trusted: full ? [:] : previous?.entries ?? [:], hashers: hashers, progress: progress)
+        defer { job.release() }
+
+        WorkerThreads.run(min(workers, max(paths.count, 1))) { worker in job.work(as: worker) }
+
+        lastScan = job.statistics(fullRehash: full)
+        if let cache {
+            let fresh = realtimeNanoseconds() - racyWindowNanoseconds
+            var entries = [String: ScanCache.Entry](minimumCapacity: paths.count)
+            for (path, entry) in zip(paths, job.remembered)
+            where entry.map({ $0.stamp.changedNanoseconds < fresh }) == true {
+                entries[path] = entry
+            }
+            // A cache that cannot be written costs only speed: the next scan hashes everything.
+            try? cache.store(ScanCache.Contents(scansSinceFullRehash: full ? 0 : scansSinceFull, entries: entries))
         }
+        return job.states
+    }
+
+    private func realtimeNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+/// One scan shared by its worker threads. Each index is claimed by exactly one worker through
+/// `next`, and each worker uses only its own hasher, so the slots need no lock; joining the
+/// threads publishes them to the caller.
+private final class ScanJob: @unchecked Sendable {
+    let paths: [String]
+    let trusted: [String: ScanCache.Entry]
+    let hashers: [FileHasher]
+    let progress: @Sendable () -> Void
+    private let next = Atomic<Int>(0)
+    private let stateSlots: UnsafeMutableBufferPointer<FileState>
+    private let entrySlots: UnsafeMutableBufferPointer<ScanCache.Entry?>
+    private let workerStatistics: UnsafeMutableBufferPointer<ScanStatistics>
+
+    init(
+        paths: [String], trusted: [String: ScanCache.Entry], hashers: [FileHasher],
+        progress: @escaping @Sendable () -> Void
+    ) {
+        self.paths = paths
+        self.trusted = trusted
+        self.hashers = hashers
+        self.progress = progress
+        stateSlots = .allocate(capacity: paths.count)
+        stateSlots.initialize(repeating: .missing)
+        entrySlots = .allocate(capacity: paths.count)
+        entrySlots.initialize(repeating: nil)
+        workerStatistics = .allocate(capacity: hashers.count)
+        workerStatistics.initialize(repeating: ScanStatistics())
+    }
+
+    func release() {
+        stateSlots.deinitialize().deallocate()
+        entrySlots.deinitialize().deallocate()
+        workerStatistics.deinitialize().deallocate()
+    }
+
+    func work(as worker: Int) {
+        let hasher = hashers[worker]
+        var statistics = ScanStatistics()
+        while true {
+            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard index < paths.count else { break }
+            let path = paths[index]
+            if let entry = trusted[path], let facts = unchanged(path, entry) {
+                stateSlots[index] = .present(facts)
+                entrySlots[index] = entry
+                statistics.fromCache += 1
+            } else {
+                let (state, stamp) = hasher.observe(path, progress: progress)
+                stateSlots[index] = state
+                if case .present(let facts) = state, let stamp {
+                    entrySlots[index] = ScanCache.Entry(stamp: stamp, digest: facts.sha256)
+                    statistics.bytesHashed += facts.size
+                }
+                statistics.hashed += 1
+            }
+            progress()
+        }
+        workerStatistics[worker] = statistics
+    }
+
+    /// The remembered facts when `path` is still the regular file it was when hashed.
+    private func unchanged(_ path: String, _ entry: ScanCache.Entry) -> FileFacts? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, FileStamp(info) == entry.stamp else {
+            return nil
+        }
+        return FileFacts(
+            sha256: entry.digest, size: Int(info.st_size), mode: info.st_mode & 0o7777, owner: info.st_uid,
+            group: info.st_gid)
+    }
+
+    var states: [FileState] { Array(stateSlots) }
+    var remembered: [ScanCache.Entry?] { Array(entrySlots) }
+
+    func statistics(fullRehash: Bool) -> ScanStatistics {
+        var total = ScanStatistics(files: paths.count, fullRehash: fullRehash)
+        for worker in workerStatistics {
+            total.hashed += worker.hashed
+            total.fromCache += worker.fromCache
+            total.bytesHashed += worker.bytesHashed
+        }
+        return total
+    }
+}
+
+/// Runs a body on several POSIX threads at once and waits for all of them.
+enum WorkerThreads {
+    /// Runs `body(worker)` for `worker` in `0..<count`, worker 0 on the calling thread. A thread
+    /// that cannot be created leaves its share to the others (work is pulled, not assigned).
+    static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        var threads = [pthread_t]()
+        for worker in 1..<max(count, 1) {
+            let context = Unmanaged.passRetained(Work { body(worker) }).toOpaque()
+            var thread = pthread_t()
+            let started = pthread_create(
+                &thread, nil,
+                { context in
+                    Unmanaged<Work>.fromOpaque(context!).takeRetainedValue().body()
+                    return nil
+                }, context)
+            if started == 0 {
+                threads.append(thread)
+            } else {
+                Unmanaged<Work>.fromOpaque(context).release()
+            }
+        }
+        body(0)
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    private final class Work: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }

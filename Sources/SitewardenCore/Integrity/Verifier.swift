@@ -28,9 +28,12 @@ public struct Verifier {
         var baseline: BaselineFile?
     }
 
-    /// Verifies every expected file. `progress` is called as hashing advances (every file and every
+    /// Verifies every expected file, observed through `scanner` (its workers and scan cache).
+    /// `progress` is called from the scanner's threads as hashing advances (every file and every
     /// 16 MiB), so the daemon's watchdog sees a long scan making progress.
-    public func verify(progress: () -> Void = {}) -> VerificationReport {
+    public func verify(
+        scanner: FileScanner = FileScanner(), progress: @escaping @Sendable () -> Void = {}
+    ) -> VerificationReport {
         var report = VerificationReport(
             target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
 
@@ -95,10 +98,18 @@ public struct Verifier {
         // from elsewhere: that is drift, and such a path is never read through.
         let order = expectations.keys.sorted()
         let confined = order.filter { Self.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
-        let states = FileScanner().observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
+        let states = scanner.observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
         let observed = Dictionary(uniqueKeysWithValues: zip(confined, states))
 
         for venvPath in order {
+            // Hashed while being written: neither drift nor clean yet, and never restored this cycle.
+            if case .unstable = observed[venvPath] {
+                report.unstable.append(venvPath)
+                report.warnings.append(
+                    "\(expectations[venvPath]!.recordPath.printable): changed while being hashed; re-checked next cycle"
+                )
+                continue
+            }
             report.filesChecked += 1
             if let drift = classify(expectations[venvPath]!, venvPath: venvPath, state: observed[venvPath]) {
                 report.drifts.append(drift)
@@ -220,6 +231,9 @@ public struct Verifier {
         case .unreadable(let error):
             drift.kind = .unreadable(error)
             return drift
+        case .unstable:
+            // Set aside by `verify` before classification; an unstable file is never drift.
+            return nil
         case .present(let facts):
             drift.actualSHA256 = facts.sha256
             drift.actualSize = facts.size
