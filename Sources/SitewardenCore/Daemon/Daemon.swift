@@ -46,8 +46,12 @@ public final class Daemon: @unchecked Sendable {
 
     private func makeMonitors(for config: SitewardenConfig) -> [TargetMonitor] {
         config.targets.map { target in
-            monitors.first { $0.target == target }
+            let monitor =
+                monitors.first { $0.target == target }
                 ?? TargetMonitor(target: target, events: events, heartbeat: { [heartbeat] in heartbeat.beat() })
+            // A reload may change the workers or the rehash period of a target that stays.
+            monitor.scanner = FileScanner.configured(config.daemon, target: target.name)
+            return monitor
         }
     }
 

@@ -8,6 +8,8 @@ public final class TargetMonitor {
     let events: EventSink
     private let prober: HTTPProbe
     let heartbeat: @Sendable () -> Void
+    /// Observes the files: its workers and scan cache come from `[daemon]`; replaced on reload.
+    public var scanner: FileScanner
 
     public private(set) var health = TargetHealth.unknown
     public private(set) var lastReport: VerificationReport?
@@ -21,10 +23,14 @@ public final class TargetMonitor {
     /// `done` from systemd means the unit started, not that it serves yet.
     var recoveryDeadline: Duration = .seconds(30)
 
-    public init(target: TargetConfig, events: EventSink, heartbeat: @escaping @Sendable () -> Void = {}) {
+    public init(
+        target: TargetConfig, events: EventSink, scanner: FileScanner = FileScanner(),
+        heartbeat: @escaping @Sendable () -> Void = {}
+    ) {
         self.target = target
         self.events = events
         self.prober = HTTPProbe()
+        self.scanner = scanner
         self.heartbeat = heartbeat
     }
 
@@ -51,7 +57,7 @@ public final class TargetMonitor {
     @discardableResult
     public func verify() -> VerificationReport {
         let started = CycleClock.now()
-        let report = verifier.verify(progress: heartbeat)
+        let report = verifier.verify(scanner: scanner, progress: heartbeat)
         heartbeat()
         lastReport = report
 
