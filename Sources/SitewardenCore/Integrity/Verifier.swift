@@ -97,7 +97,8 @@ public struct Verifier {
         // A package file or directory swapped for a symlink out of the venv makes Python run code
         // from elsewhere: that is drift, and such a path is never read through.
         let order = expectations.keys.sorted()
-        let confined = order.filter { Self.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
+        let resolver = PathResolver()
+        let confined = order.filter { resolver.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
         let states = scanner.observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
         let observed = Dictionary(uniqueKeysWithValues: zip(confined, states))
 
