@@ -95,7 +95,7 @@ struct ScanCache: Sendable {
         bytes.reserveCapacity(contents.entries.count * 140 + 64)
         append(UInt32(clamping: contents.scansSinceFullRehash), to: &bytes)
         append(UInt32(contents.entries.count), to: &bytes)
-        for (path, entry) in contents.entries.sorted(by: { $0.key < $1.key }) {
+        for (path, entry) in contents.entries {
             append(UInt32(path.utf8.count), to: &bytes)
             bytes += path.utf8
             append(UInt64(bitPattern: entry.stamp.size), to: &bytes)
