@@ -47,10 +47,11 @@ public final class FileScanner {
     }
 
     /// A scanner that keeps `target`'s cache under the configured state directory, or none when
-    /// that directory cannot be written (a one-shot command run by another user).
+    /// that directory cannot be written (a one-shot command run by another user) or every scan is
+    /// a full one anyway (`full_rehash_every = 1`).
     public static func configured(_ daemon: DaemonConfig, target: String, useCache: Bool = true) -> FileScanner {
         let cache =
-            useCache && ScanCache.isUsable(stateDirectory: daemon.stateDirectory)
+            useCache && daemon.fullRehashEvery > 1 && ScanCache.isUsable(stateDirectory: daemon.stateDirectory)
             ? ScanCache(stateDirectory: daemon.stateDirectory, target: target) : nil
         return FileScanner(workers: daemon.workers, cache: cache, fullRehashEvery: daemon.fullRehashEvery)
     }

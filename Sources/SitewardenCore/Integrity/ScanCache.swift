@@ -5,7 +5,7 @@ import Glibc
 /// One file per target in `<state_directory>/scan-cache/`, in a compact binary form closed by a
 /// SHA-256 of everything before it: a file that is short, damaged or of another format is ignored
 /// whole and rebuilt by the next scan, never trusted in part. Written atomically (temporary file,
-/// fsync, rename, fsync of the directory), so a crash leaves the old cache or the new one.
+/// fsync, rename), so a crash leaves the old cache or the new one.
 struct ScanCache: Sendable {
     /// One remembered file.
     struct Entry: Sendable, Equatable {
@@ -67,13 +67,14 @@ struct ScanCache: Sendable {
             unlink(temporary)
             throw error
         }
+        // The directory is not synced: after a crash the old cache may come back, which is as safe
+        // as the new one (every entry is checked against the file's stamp), and a sync per target
+        // per cycle cost more than the whole cached scan.
         guard rename(temporary, path) == 0 else {
             let error = SystemError("rename", temporary)
             unlink(temporary)
             throw error
         }
-        let parent = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY)
-        try parent.sync()
     }
 
     /// Whether a cache under `stateDirectory` can be kept up to date. A cache that can be read but
