@@ -40,7 +40,7 @@ case .run:
     daemon.start()
     dispatchMain()
 case .check:
-    exit(CheckCommand(config: config, targetNames: arguments.targets).run().rawValue)
+    exit(CheckCommand(config: config, targetNames: arguments.targets, full: arguments.full).run().rawValue)
 case .baseline:
     exit(BaselineCommand(config: config, targetNames: arguments.targets).run().rawValue)
 case .restore:

@@ -26,6 +26,8 @@ import Testing
     #expect(config.daemon.stateDirectory == "/var/lib/sitewarden")
     #expect(config.daemon.quietPeriod == .seconds(2))
     #expect(config.daemon.readTimeout == .seconds(30))
+    #expect(config.daemon.workers == 2)
+    #expect(config.daemon.fullRehashEvery == 10)
     #expect(config.targets[0].version == nil)
     #expect(config.targets[0].unit == nil)
     #expect(config.targets[0].routes == [RouteConfig(url: "http://127.0.0.1:8083/")])
@@ -145,4 +147,22 @@ import Testing
             )
         ]
     )
+}
+
+@Test func decodesTheScanningEngineKeys() throws {
+    let text = """
+        [daemon]
+        workers = 64
+        full_rehash_every = 1
+        [[target]]
+        name = "tunely"
+        venv = "/srv/venv"
+        distribution = "tunely"
+        backup = "/backup/tunely"
+        """
+
+    let config = try ConfigLoader.parse(text: text, path: ConfigFixtures.path)
+
+    #expect(config.daemon.workers == 64)
+    #expect(config.daemon.fullRehashEvery == 1)
 }

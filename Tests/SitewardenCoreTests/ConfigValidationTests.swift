@@ -110,6 +110,27 @@ private let p = ConfigFixtures.problem
     )
 }
 
+@Test func workersAndRehashPeriodOutOfRangeAreRefused() {
+    let text = """
+        \(validTarget)
+        [daemon]
+        workers = 0
+        full_rehash_every = 0
+        """
+    let tooMany = validTarget + "[daemon]\nworkers = 65\nfull_rehash_every = \"10\"\n"
+
+    let problems = ConfigFixtures.problems(in: text) + ConfigFixtures.problems(in: tooMany)
+
+    #expect(
+        problems == [
+            p(8, 11, "daemon.workers: must be between 1 and 64, found 0"),
+            p(9, 21, "daemon.full_rehash_every: must be between 1 and 1000000, found 0"),
+            p(7, 11, "daemon.workers: must be between 1 and 64, found 65"),
+            p(8, 21, "daemon.full_rehash_every: expected an integer, found string"),
+        ]
+    )
+}
+
 @Test func duplicateTargetNameIsReportedAtItsSecondUse() {
     let text = """
         \(validTarget)

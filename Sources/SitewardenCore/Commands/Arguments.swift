@@ -8,6 +8,8 @@ public struct Arguments: Sendable, Equatable {
     public var configPath: String
     public var targets: [String]
     public var dryRun: Bool
+    /// With check: hash every file, trusting no cached digest.
+    public var full: Bool = false
 
     public static let defaultConfigPath = "/etc/sitewarden/config.toml"
 
@@ -16,7 +18,7 @@ public struct Arguments: Sendable, Equatable {
 
         commands:
           run                  run as a daemon (under systemd: Type=notify)
-          check                verify files and probe routes once; print a report
+          check [--full]       verify files and probe routes once; print a report
           baseline             record the installed files as the known-good backup
           restore [--dry-run]  restore drifted files from the backup, restart the unit
           status               show what the running daemon last saw
@@ -24,6 +26,7 @@ public struct Arguments: Sendable, Equatable {
         options:
           -c, --config PATH    configuration file (default /etc/sitewarden/config.toml)
           -n, --dry-run        with restore: list what would be restored, change nothing
+          --full               with check: hash every file, trusting no cached digest
           -h, --help           show this help
           -V, --version        show the version
 
@@ -43,6 +46,7 @@ public struct Arguments: Sendable, Equatable {
         var command: Command?
         var targets = [String]()
         var dryRun = false
+        var full = false
         var index = 0
         while index < words.count {
             let word = words[index]
@@ -51,6 +55,7 @@ public struct Arguments: Sendable, Equatable {
             case "-h", "--help": return .help
             case "-V", "--version": return .version
             case "-n", "--dry-run": dryRun = true
+            case "--full": full = true
             case "-c", "--config":
                 guard index < words.count else { return .usageError("\(word) needs a path") }
                 configPath = words[index]
@@ -71,6 +76,8 @@ public struct Arguments: Sendable, Equatable {
         }
         guard let command else { return .usageError("no command given") }
         if dryRun && command != .restore { return .usageError("--dry-run applies to restore only") }
-        return .command(Arguments(command: command, configPath: configPath, targets: targets, dryRun: dryRun))
+        if full && command != .check { return .usageError("--full applies to check only") }
+        return .command(
+            Arguments(command: command, configPath: configPath, targets: targets, dryRun: dryRun, full: full))
     }
 }

@@ -2,17 +2,21 @@
 public struct CheckCommand {
     public var config: SitewardenConfig
     public var targetNames: [String]
+    /// Hash every file, trusting no cached digest (`--full`). By default `check` uses the daemon's
+    /// scan cache like a daemon cycle does, and counts towards its periodic full rehash.
+    public var full: Bool
 
-    public init(config: SitewardenConfig, targetNames: [String]) {
+    public init(config: SitewardenConfig, targetNames: [String], full: Bool = false) {
         self.config = config
         self.targetNames = targetNames
+        self.full = full
     }
 
     public func run() -> ExitCode {
         var worst = ExitCode.healthy
         for target in config.targets(named: targetNames) {
-            let monitor = TargetMonitor(target: target, events: DiscardingSink())
-            monitor.readTimeout = config.daemon.readTimeout
+            let scanner = FileScanner.configured(config.daemon, target: target.name, useCache: !full)
+            let monitor = TargetMonitor(target: target, events: DiscardingSink(), scanner: scanner)
             let report = monitor.verify()
             let probes = monitor.probe()
             StandardStreams.write(Self.render(target, report, probes))

@@ -16,8 +16,10 @@ public struct RestoreCommand {
         let events = PrintingSink(alsoJournal: !dryRun)
         let services = dryRun ? nil : SystemdServiceManager()
         for target in config.targets(named: targetNames) {
-            let monitor = TargetMonitor(target: target, events: dryRun ? DiscardingSink() : events)
-            monitor.readTimeout = config.daemon.readTimeout
+            // A restore decides what to overwrite: every file is hashed, no cached digest trusted.
+            let monitor = TargetMonitor(
+                target: target, events: dryRun ? DiscardingSink() : events,
+                scanner: FileScanner(workers: config.daemon.workers, readTimeout: config.daemon.readTimeout))
             let report = monitor.verify()
             if let failure = report.failure {
                 StandardStreams.writeError("\(target.name): cannot verify: \(failure)\n")

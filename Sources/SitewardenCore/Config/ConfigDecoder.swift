@@ -51,7 +51,12 @@ struct ConfigDecoder {
             stateDirectory: reader.string("state_directory", check: ConfigRules.absolutePath)
                 ?? DaemonConfig.defaultStateDirectory,
             quietPeriod: reader.duration("quiet_period", default: DaemonConfig.defaultQuietPeriod),
-            readTimeout: reader.duration("read_timeout", default: DaemonConfig.defaultReadTimeout)
+            readTimeout: reader.duration("read_timeout", default: DaemonConfig.defaultReadTimeout),
+            workers: reader.integer(
+                "workers", default: DaemonConfig.defaultWorkers, check: ConfigRules.within(DaemonConfig.workersRange)),
+            fullRehashEvery: reader.integer(
+                "full_rehash_every", default: DaemonConfig.defaultFullRehashEvery,
+                check: ConfigRules.within(DaemonConfig.fullRehashEveryRange))
         )
 
         problems += reader.finish()

@@ -41,6 +41,14 @@ enum ConfigRules {
         return nil
     }
 
+    /// An integer setting with an inclusive range.
+    static func within(_ range: ClosedRange<Int>) -> (Int64) -> String? {
+        { value in
+            range.contains(Int(clamping: value))
+                ? nil : "must be between \(range.lowerBound) and \(range.upperBound), found \(value)"
+        }
+    }
+
     static func httpStatus(_ value: Int64) -> String? {
         (100...599).contains(value) ? nil : "must be an HTTP status between 100 and 599, found \(value)"
     }

@@ -4,6 +4,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public static let defaultStateDirectory = "/var/lib/sitewarden"
     public static let defaultQuietPeriod: Duration = .seconds(2)
     public static let defaultReadTimeout: Duration = .seconds(30)
+    public static let defaultWorkers = 2
+    public static let workersRange = 1...64
+    public static let defaultFullRehashEvery = 10
+    public static let fullRehashEveryRange = 1...1_000_000
 
     /// Time between two verification cycles.
     public var interval: Duration
@@ -15,14 +19,22 @@ public struct DaemonConfig: Sendable, Equatable {
     /// How long reading one file may take before it is given up as unverifiable this cycle: a read
     /// from a hung network or FUSE mount never returns, and must not hold up the cycle.
     public var readTimeout: Duration
+    /// Threads hashing files at once during a verification.
+    public var workers: Int
+    /// Every this many verifications of a target, every file is hashed whatever the scan cache
+    /// says; 1 turns the cache off.
+    public var fullRehashEvery: Int
 
     public init(
         interval: Duration = defaultInterval, stateDirectory: String = defaultStateDirectory,
-        quietPeriod: Duration = defaultQuietPeriod, readTimeout: Duration = defaultReadTimeout
+        quietPeriod: Duration = defaultQuietPeriod, readTimeout: Duration = defaultReadTimeout,
+        workers: Int = defaultWorkers, fullRehashEvery: Int = defaultFullRehashEvery
     ) {
         self.interval = interval
         self.stateDirectory = stateDirectory
         self.quietPeriod = quietPeriod
         self.readTimeout = readTimeout
+        self.workers = workers
+        self.fullRehashEvery = fullRehashEvery
     }
 }

@@ -59,7 +59,8 @@ public final class Daemon: @unchecked Sendable {
             let monitor =
                 monitors.first { $0.target == target }
                 ?? TargetMonitor(target: target, events: events, heartbeat: { [heartbeat] in heartbeat.beat() })
-            monitor.readTimeout = config.daemon.readTimeout
+            // A reload may change the workers or the rehash period of a target that stays.
+            monitor.scanner = FileScanner.configured(config.daemon, target: target.name)
             return monitor
         }
     }

@@ -8,6 +8,8 @@ public final class TargetMonitor {
     let events: EventSink
     private let prober: HTTPProbe
     let heartbeat: @Sendable () -> Void
+    /// Observes the files: its workers and scan cache come from `[daemon]`; replaced on reload.
+    public var scanner: FileScanner
 
     public private(set) var health = TargetHealth.unknown
     public private(set) var lastReport: VerificationReport?
@@ -23,13 +25,15 @@ public final class TargetMonitor {
     /// How long to keep re-probing after a restart before calling the repair a failure:
     /// `done` from systemd means the unit started, not that it serves yet.
     var recoveryDeadline: Duration = .seconds(30)
-    /// How long reading one file may go without progress (`[daemon] read_timeout`).
-    public var readTimeout: Duration = DaemonConfig.defaultReadTimeout
 
-    public init(target: TargetConfig, events: EventSink, heartbeat: @escaping @Sendable () -> Void = {}) {
+    public init(
+        target: TargetConfig, events: EventSink, scanner: FileScanner = FileScanner(),
+        heartbeat: @escaping @Sendable () -> Void = {}
+    ) {
         self.target = target
         self.events = events
         self.prober = HTTPProbe()
+        self.scanner = scanner
         self.heartbeat = heartbeat
     }
 
@@ -63,7 +67,7 @@ public final class TargetMonitor {
     @discardableResult
     public func verify() -> VerificationReport {
         let started = CycleClock.now()
-        let report = verifier.verify(progress: heartbeat)
+        let report = verifier.verify(scanner: scanner, progress: heartbeat)
         heartbeat()
         lastReport = report
 
@@ -118,11 +122,9 @@ public final class TargetMonitor {
     }
 
     private var verifier: Verifier {
-        var verifier = Verifier(
+        Verifier(
             target: target.name, venv: target.venv, distribution: target.distribution, version: target.version,
             backupDirectory: target.backup)
-        verifier.readTimeout = readTimeout
-        return verifier
     }
 
     private func driftEvent(_ drift: FileDrift) -> Event {

@@ -65,6 +65,8 @@ public struct VerificationReport: Sendable, Equatable {
     public var warnings: [String]
     /// Set when verification could not run at all (no venv, no dist-info and no baseline, …).
     public var failure: String?
+    /// Venv paths that changed while they were hashed: neither drifted nor verified this time.
+    public var unstable: [String] = []
 
     public var isClean: Bool { drifts.isEmpty && failure == nil }
 }

@@ -9,6 +9,9 @@ public enum FileState: Sendable, Equatable {
     case notRegularFile
     /// The file exists but could not be read.
     case unreadable(SystemError)
+    /// The file's size, mtime or ctime changed while it was being hashed: the digest describes no
+    /// state the file was ever in, so it proves nothing either way. Looked at again next cycle.
+    case unstable
 }
 
 /// The digest and metadata of one regular file.
@@ -20,49 +23,131 @@ public struct FileFacts: Sendable, Equatable {
     public var group: UInt32
 }
 
-/// Hashes files by streaming them through one reused SHA-256 context, in bounded memory.
+/// What `stat` says about a file that matters to whether its content may have changed.
+///
+/// Any write changes the size or the ctime (which no unprivileged call can set back); a file
+/// replaced by another has another inode. The scan cache trusts a digest only while all of it is
+/// unchanged.
+struct FileStamp: Sendable, Equatable {
+    var size: Int64
+    var modifiedNanoseconds: Int64
+    var changedNanoseconds: Int64
+    var inode: UInt64
+    var device: UInt64
+
+    init(size: Int64, modifiedNanoseconds: Int64, changedNanoseconds: Int64, inode: UInt64, device: UInt64) {
+        self.size = size
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedNanoseconds = changedNanoseconds
+        self.inode = inode
+        self.device = device
+    }
+
+    init(_ info: stat) {
+        self.init(
+            size: Int64(info.st_size),
+            modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            changedNanoseconds: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec),
+            inode: UInt64(info.st_ino), device: UInt64(info.st_dev))
+    }
+}
+
+/// Hashes files by streaming them through one reused SHA-256 context and one fixed buffer, so a
+/// multi-gigabyte file costs no more memory than a small one. Not thread-safe: one per thread.
 ///
 /// Files are opened with `O_NOFOLLOW`: a package file replaced by a symlink is reported, not followed.
 final class FileHasher {
+    static let bufferSize = 256 * 1024
+    /// `O_NOATIME`, which Swift's Glibc module leaves out (it is behind `_GNU_SOURCE`); this is its
+    /// value on x86-64 and arm64.
+    private static let noAtimeFlag: Int32 = 0o1_000_000
+
     private let hasher = SHA256Hasher()
-    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+    /// Cleared after the first EPERM: `O_NOATIME` is refused on files the caller does not own
+    /// unless it has CAP_FOWNER, and retrying every file would double the opens.
+    private var noAtime = true
+
+    /// Test seam: runs after the last read and before the second `fstat`, with the descriptor.
+    var afterHashing: ((Int32) -> Void)?
+
+    deinit {
+        buffer.deallocate()
+    }
 
     /// What is at `path`; `progress` is called every 16 MiB hashed.
     func state(of path: String, progress: () -> Void = {}) -> FileState {
-        let file: FileDescriptor
-        do {
-            file = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
-        } catch {
-            switch error.code {
-            case ENOENT, ENOTDIR: return .missing
-            case ELOOP: return .notRegularFile
-            default: return .unreadable(error)
-            }
-        }
-        do {
-            let info = try file.stat()
-            guard info.st_mode & S_IFMT == S_IFREG else { return .notRegularFile }
-            let (digest, size) = try hash(file, progress: progress)
-            return .present(
-                FileFacts(
-                    sha256: digest, size: size, mode: info.st_mode & 0o7777, owner: info.st_uid, group: info.st_gid)
-            )
-        } catch {
-            return .unreadable(error)
-        }
+        observe(path, progress: progress).state
     }
 
-    private func hash(_ file: FileDescriptor, progress: () -> Void) throws(SystemError) -> (SHA256Digest, Int) {
+    /// What is at `path`, and for a regular file that held still while it was hashed, its stamp.
+    func observe(_ path: String, progress: () -> Void = {}) -> (state: FileState, stamp: FileStamp?) {
+        let fd: Int32
+        switch open(path) {
+        case .success(let opened): fd = opened
+        case .failure(let error):
+            switch error.code {
+            case ENOENT, ENOTDIR: return (.missing, nil)
+            case ELOOP: return (.notRegularFile, nil)
+            default: return (.unreadable(error), nil)
+            }
+        }
+        defer { close(fd) }
+
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { return (.unreadable(SystemError("fstat", path)), nil) }
+        guard before.st_mode & S_IFMT == S_IFREG else { return (.notRegularFile, nil) }
+        if before.st_size > Self.bufferSize {
+            // Twice the readahead window for the files where reading, not opening, is the cost.
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        }
+
+        let digest: SHA256Digest
+        let size: Int
+        switch hash(fd, path: path, progress: progress) {
+        case .success(let result): (digest, size) = result
+        case .failure(let error): return (.unreadable(error), nil)
+        }
+
+        afterHashing?(fd)
+        var after = stat()
+        guard fstat(fd, &after) == 0 else { return (.unreadable(SystemError("fstat", path)), nil) }
+        let stamp = FileStamp(before)
+        guard stamp == FileStamp(after), Int64(size) == stamp.size else { return (.unstable, nil) }
+
+        let facts = FileFacts(
+            sha256: digest, size: size, mode: before.st_mode & 0o7777, owner: before.st_uid, group: before.st_gid)
+        return (.present(facts), stamp)
+    }
+
+    private func open(_ path: String) -> Result<Int32, SystemError> {
+        let flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC
+        if noAtime {
+            // Reading a whole venv must not dirty every inode with a new atime.
+            let fd = Glibc.open(path, flags | Self.noAtimeFlag)
+            if fd >= 0 { return .success(fd) }
+            guard errno == EPERM else { return .failure(SystemError("open", path)) }
+            noAtime = false
+        }
+        let fd = Glibc.open(path, flags)
+        return fd >= 0 ? .success(fd) : .failure(SystemError("open", path))
+    }
+
+    private func hash(_ fd: Int32, path: String, progress: () -> Void) -> Result<(SHA256Digest, Int), SystemError> {
         hasher.reset()
         var size = 0
         var chunks = 0
         while true {
+            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(SystemError("read", path))
+            }
+            if count == 0 { return .success((hasher.finish(), size)) }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            size += count
             chunks += 1
             if chunks % 64 == 0 { progress() }
-            let count = try file.read(into: &buffer)
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            if count == 0 { return (hasher.finish(), size) }
-            size += count
         }
     }
 }

@@ -11,8 +11,6 @@ public struct Verifier {
     public var distribution: String
     public var version: String?
     public var backupDirectory: String
-    /// How long reading one file may go without progress before it is reported unreadable.
-    public var readTimeout: Duration = DaemonConfig.defaultReadTimeout
 
     public init(target: String, venv: String, distribution: String, version: String?, backupDirectory: String) {
         self.target = target
@@ -30,9 +28,12 @@ public struct Verifier {
         var baseline: BaselineFile?
     }
 
-    /// Verifies every expected file. `progress` is called as hashing advances (every file and every
+    /// Verifies every expected file, observed through `scanner` (its workers and scan cache).
+    /// `progress` is called from the scanner's threads as hashing advances (every file and every
     /// 16 MiB), so the daemon's watchdog sees a long scan making progress.
-    public func verify(progress: () -> Void = {}) -> VerificationReport {
+    public func verify(
+        scanner: FileScanner = FileScanner(), progress: @escaping @Sendable () -> Void = {}
+    ) -> VerificationReport {
         var report = VerificationReport(
             target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
 
@@ -96,12 +97,20 @@ public struct Verifier {
         // A package file or directory swapped for a symlink out of the venv makes Python run code
         // from elsewhere: that is drift, and such a path is never read through.
         let order = expectations.keys.sorted()
-        let confined = order.filter { Self.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
-        let states = FileScanner(readTimeout: readTimeout).observe(
-            confined.map { expectations[$0]!.absolutePath }, progress: progress)
+        let resolver = PathResolver()
+        let confined = order.filter { resolver.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
+        let states = scanner.observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
         let observed = Dictionary(uniqueKeysWithValues: zip(confined, states))
 
         for venvPath in order {
+            // Hashed while being written: neither drift nor clean yet, and never restored this cycle.
+            if case .unstable = observed[venvPath] {
+                report.unstable.append(venvPath)
+                report.warnings.append(
+                    "\(expectations[venvPath]!.recordPath.printable): changed while being hashed; re-checked next cycle"
+                )
+                continue
+            }
             report.filesChecked += 1
             if let drift = classify(expectations[venvPath]!, venvPath: venvPath, state: observed[venvPath]) {
                 report.drifts.append(drift)
@@ -223,6 +232,9 @@ public struct Verifier {
         case .unreadable(let error):
             drift.kind = .unreadable(error)
             return drift
+        case .unstable:
+            // Set aside by `verify` before classification; an unstable file is never drift.
+            return nil
         case .present(let facts):
             drift.actualSHA256 = facts.sha256
             drift.actualSize = facts.size

@@ -126,6 +126,8 @@ public struct Restorer {
                 throw .backupDamaged(file: file.recordPath, reason: "the backup copy is not a regular file")
             case .unreadable(let error):
                 throw .backupDamaged(file: file.recordPath, reason: "\(error)")
+            case .unstable:
+                throw .backupDamaged(file: file.recordPath, reason: "the backup copy changed while being hashed")
             }
         }
     }

@@ -28,9 +28,19 @@ struct ArgumentsTests {
         (["check", "--json-ish"], "unknown option --json-ish"),
         (["check", "--config"], "--config needs a path"),
         (["check", "--dry-run"], "--dry-run applies to restore only"),
+        (["restore", "--full"], "--full applies to check only"),
     ])
     func mistakesAreNamed(words: [String], message: String) {
         #expect(Arguments.parse(words) == .usageError(message))
+    }
+
+    @Test func checkFullTrustsNoCachedDigest() {
+        #expect(
+            Arguments.parse(["check", "--full", "tunely"])
+                == .command(
+                    Arguments(
+                        command: .check, configPath: "/etc/sitewarden/config.toml", targets: ["tunely"],
+                        dryRun: false, full: true)))
     }
 
     @Test func helpAndVersionWinOverEverythingElse() {

@@ -1,0 +1,264 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import SitewardenCore
+
+@Suite("The scanning engine: worker threads, the scan cache, unstable files, bounded memory")
+struct FileScannerTests {
+    @Test func twoWorkersObserveExactlyWhatOneWorkerObservesOnTheRealTunelyInstall() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        unlink(scratch.sitePackages + "/tunely/cli.py")
+        let paths = try Self.regularFiles(in: scratch.venv) + [scratch.venv + "/absent", scratch.venv + "/lib64"]
+
+        let one = FileScanner(workers: 1).observe(paths, progress: {})
+        let two = FileScanner(workers: 2).observe(paths, progress: {})
+        let reportOne = scratch.verifier().verify(scanner: FileScanner(workers: 1))
+        let reportTwo = scratch.verifier().verify(scanner: FileScanner(workers: 2))
+
+        #expect(one.count == paths.count)
+        #expect(one == two)
+        #expect(one.last == .notRegularFile)
+        #expect(one[one.count - 2] == .missing)
+        #expect(reportOne == reportTwo)
+        #expect(reportTwo.drifts.map(\.recordPath) == ["tunely/cli.py", "tunely/server.py"])
+    }
+
+    @Test func progressIsReportedFromTheWorkersForEveryFile() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let paths = try Self.regularFiles(in: scratch.venv)
+        let beats = Beats()
+
+        _ = FileScanner(workers: 2).observe(paths, progress: { beats.count.add(1, ordering: .relaxed) })
+
+        #expect(beats.count.load(ordering: .relaxed) >= paths.count)
+    }
+
+    @Test func unchangedFilesAreTakenFromTheCacheWithoutBeingRead() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let paths = try Self.regularFiles(in: scratch.venv)
+        let scanner = Self.cachedScanner(scratch, fullRehashEvery: 10)
+
+        let first = scanner.observe(paths, progress: {})
+        let firstScan = scanner.lastScan
+        let second = scanner.observe(paths, progress: {})
+        let secondScan = scanner.lastScan
+
+        #expect(first == second)
+        #expect(firstScan.fullRehash && firstScan.hashed == paths.count && firstScan.fromCache == 0)
+        #expect(!secondScan.fullRehash && secondScan.hashed == 0 && secondScan.fromCache == paths.count)
+    }
+
+    @Test func contentChangedInPlaceIsFoundOnTheFastPathEvenWithItsMtimeSetBack() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let scanner = Self.cachedScanner(scratch, fullRehashEvery: 10)
+        let models = scratch.sitePackages + "/tunely/models.py"
+        #expect(scratch.verifier().verify(scanner: scanner).isClean)
+        var bytes = try Files.read(models)
+        bytes[100] ^= 0x20
+        let mtime = try Self.modificationTime(models)
+
+        try Files.overwriteInPlace(models, with: bytes)
+        try Self.setModificationTime(models, mtime)
+        let report = scratch.verifier().verify(scanner: scanner)
+
+        #expect(!scanner.lastScan.fullRehash)
+        #expect(scanner.lastScan.hashed == 1)
+        #expect(report.drifts.map(\.recordPath) == ["tunely/models.py"])
+    }
+
+    @Test func aFullRehashEveryNScansFindsAChangeTheCacheHid() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let scanner = Self.cachedScanner(scratch, fullRehashEvery: 3)
+        let models = scratch.sitePackages + "/tunely/models.py"
+        #expect(scratch.verifier().verify(scanner: scanner).isClean)
+        var bytes = try Files.read(models)
+        bytes[100] ^= 0x20
+        try Files.overwriteInPlace(models, with: bytes)
+        // What a writer able to set ctime back would leave: the cache's stamp matches the file,
+        // its digest is the old content's.
+        let cache = try #require(scanner.cache)
+        var contents = try #require(cache.load())
+        contents.entries[models]?.stamp = try Self.stamp(models)
+        try cache.store(contents)
+
+        let hidden1 = scratch.verifier().verify(scanner: scanner)
+        let hidden2 = scratch.verifier().verify(scanner: scanner)
+        let full = scratch.verifier().verify(scanner: scanner)
+
+        #expect(hidden1.isClean && hidden2.isClean)
+        #expect(scanner.lastScan.fullRehash)
+        #expect(full.drifts.map(\.recordPath) == ["tunely/models.py"])
+    }
+
+    @Test(arguments: ["flipped byte", "cut short", "garbage", "empty"])
+    func aDamagedCacheIsIgnoredWholeAndRebuilt(damage: String) throws {
+        let scratch = try RealTunely.scratchVenv()
+        let paths = try Self.regularFiles(in: scratch.venv)
+        let scanner = Self.cachedScanner(scratch, fullRehashEvery: 10)
+        let clean = scanner.observe(paths, progress: {})
+        let cache = try #require(scanner.cache)
+        var bytes = try Files.read(cache.path)
+        switch damage {
+        case "flipped byte": bytes[bytes.count / 2] ^= 0x01
+        case "cut short": bytes = bytes.prefix(bytes.count - 7)
+        case "garbage": bytes = Data("SWSCAN1\nnot a cache at all, but long enough to be read".utf8)
+        default: bytes = Data()
+        }
+        try Files.overwriteInPlace(cache.path, with: bytes)
+
+        let loaded = cache.load()
+        let rescanned = scanner.observe(paths, progress: {})
+
+        #expect(loaded == nil)
+        #expect(rescanned == clean)
+        #expect(scanner.lastScan.fullRehash && scanner.lastScan.hashed == paths.count)
+        #expect(cache.load()?.entries.count == paths.count)
+    }
+
+    @Test func filesChangedWithinTheRacyWindowAreNotRemembered() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let paths = try Self.regularFiles(in: scratch.venv)
+        let scanner = Self.cachedScanner(scratch, fullRehashEvery: 10)
+        scanner.racyWindowNanoseconds = 3_600 * 1_000_000_000
+
+        _ = scanner.observe(paths, progress: {})
+        _ = scanner.observe(paths, progress: {})
+
+        #expect(scanner.lastScan.fromCache == 0)
+        #expect(scanner.lastScan.hashed == paths.count)
+    }
+
+    @Test func cacheFileNamesCannotLeaveTheCacheDirectory() {
+        let cache = ScanCache(stateDirectory: "/var/lib/sitewarden", target: "../etc/x y")
+
+        #expect(cache.path == "/var/lib/sitewarden/scan-cache/%2E%2E%2Fetc%2Fx%20y.bin")
+    }
+
+    @Test func aFileAppendedToBetweenTheTwoFstatsIsUnstable() throws {
+        let scratch = try Scratch()
+        let path = scratch.path + "/growing"
+        try Files.create(path, Array(repeating: 0x61, count: 100_000), mode: 0o644)
+        let hasher = FileHasher()
+        hasher.afterHashing = { _ in Self.append(to: path) }
+
+        let state = hasher.state(of: path)
+
+        #expect(state == .unstable)
+    }
+
+    @Test func aFileGrowingUnderAWriterThreadWhileHashedIsUnstable() throws {
+        let scratch = try Scratch()
+        let path = scratch.path + "/log"
+        try Files.create(path, [], mode: 0o644)
+        #expect(truncate(path, 256 << 20) == 0)
+        let writing = Flag()
+        let writer = Thread {
+            while writing.value.load(ordering: .relaxed) {
+                Self.append(to: path)
+                usleep(200)
+            }
+        }
+
+        writer.start()
+        usleep(2_000)
+        let states = FileScanner(workers: 2).observe([path], progress: {})
+        writing.value.store(false, ordering: .relaxed)
+
+        #expect(states == [.unstable])
+    }
+
+    @Test func anUnstableFileIsSetAsideNotDriftAndNotRestored() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = scratch.sitePackages + "/tunely/server.py"
+        let scanner = FileScanner(workers: 2)
+        scanner.afterHashing = { fd in
+            var info = stat()
+            fstat(fd, &info)
+            if Files.inode(server) == UInt64(info.st_ino) { Self.append(to: server) }
+        }
+
+        let report = scratch.verifier().verify(scanner: scanner)
+
+        #expect(report.unstable == ["lib/python3.11/site-packages/tunely/server.py"])
+        #expect(report.drifts.isEmpty)
+        #expect(report.warnings.contains("tunely/server.py: changed while being hashed; re-checked next cycle"))
+    }
+
+    @Test func hashingA2GiBSparseFileKeepsPeakMemoryFlat() throws {
+        let scratch = try Scratch()
+        let path = scratch.path + "/sparse"
+        try Files.create(path, [], mode: 0o644)
+        #expect(truncate(path, 2 << 30) == 0)
+        let before = Self.peakResidentBytes()
+
+        let states = FileScanner(workers: 2).observe([path], progress: {})
+
+        guard case .present(let facts) = states.first else {
+            Issue.record("expected a present file, got \(states)")
+            return
+        }
+        #expect(facts.size == 2 << 30)
+        // Tests run in parallel, so others may raise the peak too; a buffered read would add 2 GiB.
+        #expect(Self.peakResidentBytes() - before < 128 << 20)
+    }
+
+    // MARK: Helpers
+
+    private final class Beats: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(true)
+    }
+
+    /// A scanner with a cache in the scratch directory that remembers files however new they are.
+    private static func cachedScanner(_ scratch: Scratch, fullRehashEvery: Int) -> FileScanner {
+        let cache = ScanCache(stateDirectory: scratch.path, target: "tunely")
+        let scanner = FileScanner(workers: 2, cache: cache, fullRehashEvery: fullRehashEvery)
+        scanner.racyWindowNanoseconds = 0
+        return scanner
+    }
+
+    private static func regularFiles(in directory: String) throws -> [String] {
+        let enumerator = try #require(FileManager.default.enumerator(atPath: directory))
+        return enumerator.compactMap { $0 as? String }.map { directory + "/" + $0 }
+            .filter {
+                (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular
+            }
+            .sorted()
+    }
+
+    private static func append(to path: String) {
+        let fd = open(path, O_WRONLY | O_APPEND)
+        defer { close(fd) }
+        _ = write(fd, "x", 1)
+    }
+
+    private static func modificationTime(_ path: String) throws -> timespec {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FixtureError("stat \(path) failed") }
+        return info.st_mtim
+    }
+
+    private static func setModificationTime(_ path: String, _ time: timespec) throws {
+        let times = [time, time]
+        guard utimensat(AT_FDCWD, path, times, 0) == 0 else { throw FixtureError("utimensat \(path) failed") }
+    }
+
+    private static func stamp(_ path: String) throws -> FileStamp {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw FixtureError("lstat \(path) failed") }
+        return FileStamp(info)
+    }
+
+    private static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+}

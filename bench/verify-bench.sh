@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Measures sitewarden's file verification against the hashing limits of this machine, on a real
+# venv of about 40,000 files (numpy, pandas, scipy, botocore, django, sympy, matplotlib, ansible…).
+#
+# Usage (as root, Debian 12, Swift 6 on PATH):  bash bench/verify-bench.sh
+#   BENCH_RUNS=N  repetitions of each measurement, the fastest is kept (default 3)
+#
+# Everything is hashed from a warm page cache, so the numbers are CPU costs: OpenSSL's SHA-256
+# speed on one core, sha256sum over the same file list with one and two processes, the Python
+# loop people write over every RECORD, and `sitewarden check` with workers=1 and workers=2
+# (no scan cache), then with the scan cache on the unchanged tree. The venv is kept in
+# /var/cache/sitewarden-bench, so later runs skip the install.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+root=/var/cache/sitewarden-bench
+venv=$root/venv
+work=$root/run
+runs=${BENCH_RUNS:-3}
+packages=(tunely==0.2.3 numpy pandas scipy sqlalchemy botocore django sympy matplotlib ansible)
+
+[ "$(id -u)" = 0 ] || { echo "run as root: the bench installs packages and drops caches" >&2; exit 1; }
+
+# --- tools --------------------------------------------------------------------------------------
+missing=()
+[ -x /usr/bin/time ] || missing+=(time)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+command -v uv >/dev/null || python3 -m pip install -q uv || python3 -m pip install -q --break-system-packages uv
+
+# --- build --------------------------------------------------------------------------------------
+echo "building sitewarden (release)…" >&2
+(cd "$repo" && swift build -c release --static-swift-stdlib >&2)
+sitewarden=$repo/.build/release/sitewarden
+
+# --- venv ---------------------------------------------------------------------------------------
+if [ ! -f "$venv/.complete" ]; then
+    echo "installing ${packages[*]} into $venv…" >&2
+    rm -rf "$venv"
+    mkdir -p "$root"
+    uv venv -q --python /usr/bin/python3 "$venv" >&2
+    # --link-mode=copy: the files are the venv's own, as on a server, not hardlinks into uv's cache.
+    VIRTUAL_ENV=$venv uv pip install -q --link-mode=copy "${packages[@]}" >&2
+    touch "$venv/.complete"
+fi
+
+# --- configuration and file list ----------------------------------------------------------------
+rm -rf "$work"
+mkdir -p "$work/state"
+python3 - "$venv" "$work" <<'EOF'
+import os, sys
+venv, work = sys.argv[1], sys.argv[2]
+site = next(os.path.join(venv, "lib", d, "site-packages") for d in os.listdir(os.path.join(venv, "lib")))
+dists, files, total = [], [], 0
+for entry in sorted(os.listdir(site)):
+    if not entry.endswith(".dist-info"):
+        continue
+    name, version = entry[: -len(".dist-info")].rsplit("-", 1)
+    dists.append((name, version))
+    with open(os.path.join(site, entry, "RECORD"), newline="") as record:
+        for line in record:
+            path, digest, _ = line.rstrip("\r\n").rsplit(",", 2)
+            if digest.startswith("sha256="):
+                absolute = os.path.normpath(os.path.join(site, path))
+                files.append(absolute)
+                total += os.path.getsize(absolute)
+with open(os.path.join(work, "files.list"), "wb") as out:
+    out.write(b"".join(os.fsencode(f) + b"\0" for f in files))
+with open(os.path.join(work, "files.stats"), "w") as out:
+    out.write(f"{len(files)} {total} {len(dists)}\n")
+for workers, rehash, name in [(1, 1, "w1"), (2, 1, "w2"), (2, 10, "cached")]:
+    with open(os.path.join(work, f"{name}.toml"), "w") as config:
+        config.write(f'[daemon]\nstate_directory = "{work}/state"\nworkers = {workers}\nfull_rehash_every = {rehash}\n')
+        for dist, version in dists:
+            config.write(
+                f'\n[[target]]\nname = "{dist}"\nvenv = "{venv}"\ndistribution = "{dist}"\n'
+                f'version = "{version}"\nbackup = "{work}/backup/{dist}"\n'
+            )
+EOF
+read -r nfiles nbytes ndists <"$work/files.stats"
+
+cat >"$work/hashlib-loop.py" <<'EOF'
+# The usual script: read every RECORD, hash every listed file, compare.
+import base64, hashlib, os, sys
+site = sys.argv[1]
+bad = 0
+for entry in os.listdir(site):
+    if not entry.endswith(".dist-info"):
+        continue
+    with open(os.path.join(site, entry, "RECORD")) as record:
+        for line in record:
+            path, digest, _ = line.rstrip("\n").rsplit(",", 2)
+            if not digest.startswith("sha256="):
+                continue
+            with open(os.path.join(site, path), "rb") as f:
+                actual = base64.urlsafe_b64encode(hashlib.sha256(f.read()).digest()).rstrip(b"=").decode()
+            bad += actual != digest[len("sha256="):]
+print(bad, "mismatches", file=sys.stderr)
+EOF
+site=$(ls -d "$venv"/lib/python3*/site-packages)
+
+# --- measuring ----------------------------------------------------------------------------------
+# best SECONDS of $runs runs of a command (stdout discarded); "peak-RSS-KiB user-s sys-s" of the
+# fastest run is left in $work/best.rss. $BENCH_BEFORE is evaluated before each run, untimed.
+best() {
+    local fastest="" start end seconds
+    for _ in $(seq "$runs"); do
+        [ -z "${BENCH_BEFORE:-}" ] || eval "$BENCH_BEFORE"
+        start=$(date +%s%N)
+        /usr/bin/time -f "%M %U %S" -o "$work/rss" "$@" >/dev/null 2>"$work/stderr" || [ $? = 1 ] || {
+            cat "$work/stderr" >&2
+            return 1
+        }
+        end=$(date +%s%N)
+        seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+        if [ -z "$fastest" ] || awk -v s="$seconds" -v f="$fastest" 'BEGIN { exit !(s < f) }'; then
+            fastest=$seconds
+            cp "$work/rss" "$work/best.rss"
+        fi
+    done
+    echo "$fastest"
+}
+
+echo "warming the page cache ($nfiles files, $((nbytes / 1000000)) MB)…" >&2
+xargs -0 -n 1000 cat <"$work/files.list" >/dev/null
+xargs -0 -n 1000 cat <"$work/files.list" >/dev/null
+
+echo "measuring…" >&2
+openssl_bps=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 -mr 2>/dev/null | awk -F: '/^\+F:/ { print $4 }')
+t_sum1=$(best sh -c "xargs -0 -P1 -n 1000 sha256sum <'$work/files.list'")
+t_sum2=$(best sh -c "xargs -0 -P2 -n 250 sha256sum <'$work/files.list'")
+t_py=$(best python3 "$work/hashlib-loop.py" "$site")
+BENCH_BEFORE="rm -rf '$work/state/scan-cache'"
+t_w1=$(best "$sitewarden" --config "$work/w1.toml" check)
+rss_w1=$(tr " " , <"$work/best.rss")
+t_w2=$(best "$sitewarden" --config "$work/w2.toml" check)
+rss_w2=$(tr " " , <"$work/best.rss")
+BENCH_BEFORE=""
+"$sitewarden" --config "$work/cached.toml" check --full >"$work/check-full.txt" || true
+t_fast=$(best "$sitewarden" --config "$work/cached.toml" check)
+rss_fast=$(tr " " , <"$work/best.rss")
+"$sitewarden" --config "$work/cached.toml" check >"$work/check-fast.txt" || true
+
+# --- report -------------------------------------------------------------------------------------
+python3 - "$nfiles" "$nbytes" "$ndists" "$openssl_bps" "$t_sum1" "$t_sum2" "$t_py" "$t_w1" "$t_w2" "$t_fast" \
+    "$rss_w1" "$rss_w2" "$rss_fast" "$work/check-fast.txt" <<'EOF'
+import sys
+n, size, dists = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+openssl = float(sys.argv[4])
+sum1, sum2, py, w1, w2, fast = map(float, sys.argv[5:11])
+measured = [x.split(",") for x in sys.argv[11:14]]
+rss = [int(m[0]) for m in measured]
+cpu = [float(m[1]) + float(m[2]) for m in measured]
+result = open(sys.argv[14]).read().strip().splitlines()[-1]
+mb = size / 1e6
+print(f"\n{n} files, {mb:.0f} MB, {dists} distributions; fastest of the runs, warm page cache\n")
+print(f"| {'measurement':<44} | {'seconds':>8} | {'MB/s':>7} | {'files/s':>9} |")
+print(f"|{'-' * 46}|{'-' * 10}|{'-' * 9}|{'-' * 11}|")
+def row(name, seconds):
+    print(f"| {name:<44} | {seconds:8.3f} | {mb / seconds:7.0f} | {n / seconds:9.0f} |")
+print(f"| {'openssl speed -evp sha256 (16 KiB blocks, 1 core)':<44} | {'':>8} | {openssl / 1e6:7.0f} | {'':>9} |")
+row("sha256sum, xargs -P1", sum1)
+row("sha256sum, xargs -P2", sum2)
+row("Python hashlib loop over every RECORD", py)
+row("sitewarden check, workers=1, no cache", w1)
+row("sitewarden check, workers=2, no cache", w2)
+row("sitewarden check, scan cache, unchanged tree", fast)
+print(f"\nCPU time (user+sys) of sitewarden check: workers=1 {cpu[0]:.2f} s, workers=2 {cpu[1]:.2f} s, "
+      f"cached {cpu[2]:.2f} s")
+print(f"peak RSS of sitewarden check: workers=1 {rss[0] / 1024:.1f} MiB, workers=2 {rss[1] / 1024:.1f} MiB, "
+      f"cached {rss[2] / 1024:.1f} MiB")
+print(f"sitewarden check on the unchanged tree said: {result}\n")
+def target(name, value, goal, met):
+    print(f"{name:<36} {value:>8}   target {goal:<8} {'met' if met else 'MISSED'}")
+r1 = (size / w1) / openssl
+target("workers=1 vs OpenSSL limit", f"{r1:.0%}", ">= 75%", r1 >= 0.75)
+target("workers=1 vs Python loop", f"{py / w1:.2f}x", ">= 2x", py / w1 >= 2)
+target("workers=2 vs workers=1", f"{w1 / w2:.2f}x", ">= 1.7x", w1 / w2 >= 1.7)
+print(f"load average (1 min) at the end: {open('/proc/loadavg').read().split()[0]} on {__import__('os').cpu_count()} cores")
+target("full (workers=2) vs scan cache", f"{w2 / fast:.1f}x", ">= 20x", w2 / fast >= 20)
+target("peak RSS", f"{max(rss) / 1024:.1f} MiB", "<= 30 MiB", max(rss) <= 30 * 1024)
+EOF
