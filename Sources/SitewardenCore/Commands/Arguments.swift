@@ -8,6 +8,8 @@ public struct Arguments: Sendable, Equatable {
     public var configPath: String
     public var targets: [String]
     public var dryRun: Bool
+    /// `baseline --adopt`: record whichever version is installed as the known-good one.
+    public var adopt: Bool = false
 
     public static let defaultConfigPath = "/etc/sitewarden/config.toml"
 
@@ -17,17 +19,19 @@ public struct Arguments: Sendable, Equatable {
         commands:
           run                  run as a daemon (under systemd: Type=notify)
           check                verify files and probe routes once; print a report
-          baseline             record the installed files as the known-good backup
+          baseline [--adopt]   record the installed files as the known-good backup
           restore [--dry-run]  restore drifted files from the backup, restart the unit
           status               show what the running daemon last saw
 
         options:
           -c, --config PATH    configuration file (default /etc/sitewarden/config.toml)
           -n, --dry-run        with restore: list what would be restored, change nothing
+              --adopt          with baseline: record the installed version even if another is configured
           -h, --help           show this help
           -V, --version        show the version
 
-        exit codes: 0 healthy, 1 drift, 2 probe failure, 3 cannot verify, 64 usage, 78 configuration
+        exit codes: 0 healthy, 1 drift, 2 probe failure, 3 cannot verify, 4 version changed, 64 usage,
+        78 configuration
         """
 
     /// What the command line asked for: a command to run, or something to print and exit with.
@@ -43,6 +47,7 @@ public struct Arguments: Sendable, Equatable {
         var command: Command?
         var targets = [String]()
         var dryRun = false
+        var adopt = false
         var index = 0
         while index < words.count {
             let word = words[index]
@@ -51,6 +56,7 @@ public struct Arguments: Sendable, Equatable {
             case "-h", "--help": return .help
             case "-V", "--version": return .version
             case "-n", "--dry-run": dryRun = true
+            case "--adopt": adopt = true
             case "-c", "--config":
                 guard index < words.count else { return .usageError("\(word) needs a path") }
                 configPath = words[index]
@@ -71,6 +77,8 @@ public struct Arguments: Sendable, Equatable {
         }
         guard let command else { return .usageError("no command given") }
         if dryRun && command != .restore { return .usageError("--dry-run applies to restore only") }
-        return .command(Arguments(command: command, configPath: configPath, targets: targets, dryRun: dryRun))
+        if adopt && command != .baseline { return .usageError("--adopt applies to baseline only") }
+        return .command(
+            Arguments(command: command, configPath: configPath, targets: targets, dryRun: dryRun, adopt: adopt))
     }
 }
