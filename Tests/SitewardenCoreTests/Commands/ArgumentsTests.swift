@@ -28,6 +28,7 @@ struct ArgumentsTests {
         (["check", "--json-ish"], "unknown option --json-ish"),
         (["check", "--config"], "--config needs a path"),
         (["check", "--dry-run"], "--dry-run applies to restore only"),
+        (["restore", "--adopt"], "--adopt applies to baseline only"),
     ])
     func mistakesAreNamed(words: [String], message: String) {
         #expect(Arguments.parse(words) == .usageError(message))
@@ -42,5 +43,16 @@ struct ArgumentsTests {
 extension ArgumentsTests {
     @Test func emptyConfigPathIsAUsageError() {
         #expect(Arguments.parse(["--config=", "check"]) == .usageError("--config needs a path"))
+    }
+}
+
+extension ArgumentsTests {
+    @Test func baselineMayAdoptTheInstalledVersion() {
+        #expect(
+            Arguments.parse(["baseline", "--adopt", "tunely"])
+                == .command(
+                    Arguments(
+                        command: .baseline, configPath: "/etc/sitewarden/config.toml", targets: ["tunely"],
+                        dryRun: false, adopt: true)))
     }
 }
