@@ -42,7 +42,7 @@ case .run:
 case .check:
     exit(CheckCommand(config: config, targetNames: arguments.targets, full: arguments.full).run().rawValue)
 case .baseline:
-    exit(BaselineCommand(config: config, targetNames: arguments.targets).run().rawValue)
+    exit(BaselineCommand(config: config, targetNames: arguments.targets, adopt: arguments.adopt).run().rawValue)
 case .restore:
     exit(RestoreCommand(config: config, targetNames: arguments.targets, dryRun: arguments.dryRun).run().rawValue)
 case .status:

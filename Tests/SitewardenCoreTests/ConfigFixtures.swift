@@ -34,6 +34,9 @@ enum ConfigFixtures {
         venv = "/srv/other/venv"
         distribution = "other-dist"
         backup = "/var/lib/sitewarden/backup/other"
+        pin_version = true
+        mode_mask = 0o7777
+        ignore = ["*.log", "other/data/*"]
 
         """
 
@@ -62,7 +65,10 @@ enum ConfigFixtures {
                 name: "other",
                 venv: "/srv/other/venv",
                 distribution: "other-dist",
-                backup: "/var/lib/sitewarden/backup/other"
+                backup: "/var/lib/sitewarden/backup/other",
+                pinVersion: true,
+                modeMask: 0o7777,
+                ignore: ["*.log", "other/data/*"]
             ),
         ],
         sourcePath: path

@@ -350,3 +350,25 @@ extension ConfigSafetyTests {
         #expect(found.first?.contains("must be an http:// or https:// URL") == true)
     }
 }
+
+@Test func verificationPolicyKeysAreTypeCheckedAndModeMaskIsBounded() {
+    let text =
+        validTarget + """
+            pin_version = "yes"
+            mode_mask = 0o17777
+            ignore = ["*.log", 3, ""]
+            """
+
+    let problems = ConfigFixtures.problems(in: text)
+
+    #expect(
+        problems == [
+            p(6, 15, "target[0].pin_version: expected true or false, found string"),
+            p(
+                7, 13,
+                "target[0].mode_mask: must be permission bits between 0o0 and 0o7777 (write it as 0o7133), found 8191"),
+            p(8, 20, "target[0].ignore[1]: expected a string, found integer"),
+            p(8, 23, "target[0].ignore[2]: must not be empty"),
+        ]
+    )
+}

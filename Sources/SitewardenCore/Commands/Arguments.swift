@@ -10,6 +10,8 @@ public struct Arguments: Sendable, Equatable {
     public var dryRun: Bool
     /// With check: hash every file, trusting no cached digest.
     public var full: Bool = false
+    /// `baseline --adopt`: record whichever version is installed as the known-good one.
+    public var adopt: Bool = false
 
     public static let defaultConfigPath = "/etc/sitewarden/config.toml"
 
@@ -19,7 +21,7 @@ public struct Arguments: Sendable, Equatable {
         commands:
           run                  run as a daemon (under systemd: Type=notify)
           check [--full]       verify files and probe routes once; print a report
-          baseline             record the installed files as the known-good backup
+          baseline [--adopt]   record the installed files as the known-good backup
           restore [--dry-run]  restore drifted files from the backup, restart the unit
           status               show what the running daemon last saw
 
@@ -27,10 +29,12 @@ public struct Arguments: Sendable, Equatable {
           -c, --config PATH    configuration file (default /etc/sitewarden/config.toml)
           -n, --dry-run        with restore: list what would be restored, change nothing
           --full               with check: hash every file, trusting no cached digest
+              --adopt          with baseline: record the installed version even if another is configured
           -h, --help           show this help
           -V, --version        show the version
 
-        exit codes: 0 healthy, 1 drift, 2 probe failure, 3 cannot verify, 64 usage, 78 configuration
+        exit codes: 0 healthy, 1 drift, 2 probe failure, 3 cannot verify, 4 version changed, 64 usage,
+        78 configuration
         """
 
     /// What the command line asked for: a command to run, or something to print and exit with.
@@ -47,6 +51,7 @@ public struct Arguments: Sendable, Equatable {
         var targets = [String]()
         var dryRun = false
         var full = false
+        var adopt = false
         var index = 0
         while index < words.count {
             let word = words[index]
@@ -56,6 +61,7 @@ public struct Arguments: Sendable, Equatable {
             case "-V", "--version": return .version
             case "-n", "--dry-run": dryRun = true
             case "--full": full = true
+            case "--adopt": adopt = true
             case "-c", "--config":
                 guard index < words.count else { return .usageError("\(word) needs a path") }
                 configPath = words[index]
@@ -77,7 +83,9 @@ public struct Arguments: Sendable, Equatable {
         guard let command else { return .usageError("no command given") }
         if dryRun && command != .restore { return .usageError("--dry-run applies to restore only") }
         if full && command != .check { return .usageError("--full applies to check only") }
+        if adopt && command != .baseline { return .usageError("--adopt applies to baseline only") }
         return .command(
-            Arguments(command: command, configPath: configPath, targets: targets, dryRun: dryRun, full: full))
+            Arguments(
+                command: command, configPath: configPath, targets: targets, dryRun: dryRun, full: full, adopt: adopt))
     }
 }

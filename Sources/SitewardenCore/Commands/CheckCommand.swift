@@ -26,15 +26,19 @@ public struct CheckCommand {
         return worst
     }
 
+    /// Sources an editable install keeps outside site-packages are not covered: that cannot be
+    /// verified, never healthy. An unadopted upgrade is its own verdict, not damage.
     static func outcome(_ report: VerificationReport, _ probes: [ProbeResult]) -> ExitCode {
         if report.failure != nil { return .cannotVerify }
         if !report.drifts.isEmpty { return .drift }
+        if report.notCovered != nil { return .cannotVerify }
+        if report.versionChange != nil { return .versionChanged }
         return probes.allSatisfy(\.passed) ? .healthy : .probeFailure
     }
 
     /// Drift outranks everything: damaged code is the thing sitewarden exists to catch.
     static func worse(_ lhs: ExitCode, _ rhs: ExitCode) -> ExitCode {
-        let rank: [ExitCode: Int] = [.healthy: 0, .probeFailure: 1, .cannotVerify: 2, .drift: 3]
+        let rank: [ExitCode: Int] = [.healthy: 0, .probeFailure: 1, .versionChanged: 2, .cannotVerify: 3, .drift: 4]
         return rank[rhs, default: 0] > rank[lhs, default: 0] ? rhs : lhs
     }
 
@@ -44,6 +48,7 @@ public struct CheckCommand {
         case .drift: "drift"
         case .probeFailure: "probe failure"
         case .cannotVerify: "cannot verify"
+        case .versionChanged: "version changed"
         case .usage: "usage error"
         case .config: "configuration error"
         }
@@ -60,6 +65,16 @@ public struct CheckCommand {
         }
         for drift in report.drifts {
             lines.append("    \(drift)")
+        }
+        if let notCovered = report.notCovered {
+            lines.append("  NOT COVERED: \(notCovered)")
+        }
+        if let change = report.versionChange {
+            lines.append(
+                change.pinned
+                    ? "  \(change): the baseline's files are restored by sitewarden restore"
+                    : "  \(change): the files were verified against \(change.to)'s RECORD; the baseline is of "
+                        + "\(change.from). If the upgrade was intended: sitewarden baseline --adopt")
         }
         for warning in report.warnings {
             lines.append("  warning: \(warning)")

@@ -9,6 +9,8 @@ public enum ExitCode: Int32, Sendable {
     /// A target could not be verified (no venv, no RECORD and no baseline, damaged backup),
     /// or a baseline or restore could not be done.
     case cannotVerify = 3
+    /// Another version than the known-good one is installed; its files match its own RECORD.
+    case versionChanged = 4
     /// The command line is wrong (EX_USAGE).
     case usage = 64
     /// The configuration is invalid (EX_CONFIG); the unit does not restart on it.

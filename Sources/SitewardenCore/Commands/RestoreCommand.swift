@@ -26,15 +26,32 @@ public struct RestoreCommand {
                 result = .cannotVerify
                 continue
             }
-            guard !report.drifts.isEmpty else {
-                StandardStreams.write("\(target.name): nothing to restore (\(report.filesChecked) files match)\n")
+            for extra in Restorer.leftInPlace(report.drifts) {
+                StandardStreams.write("\(target.name): left in place (sitewarden never deletes code): \(extra)\n")
+                result = CheckCommand.worse(result, .drift)
+            }
+            if let change = report.versionChange, !change.pinned {
+                StandardStreams.writeError(
+                    "\(target.name): \(change); the baseline is of \(change.from), so nothing is restored from it. "
+                        + "If the upgrade was intended: sitewarden baseline --adopt\n")
+                result = CheckCommand.worse(result, report.drifts.isEmpty ? .versionChanged : .drift)
+                continue
+            }
+            guard report.drifts.contains(where: { $0.kind != .extra }) else {
+                if report.drifts.isEmpty {
+                    StandardStreams.write("\(target.name): nothing to restore (\(report.filesChecked) files match)\n")
+                }
                 continue
             }
             if dryRun {
                 result = CheckCommand.worse(result, dryRunReport(target, report))
                 continue
             }
-            if monitor.repair(report, services: services) != .healthy { result = .cannotVerify }
+            switch monitor.repair(report, services: services) {
+            case .healthy: break
+            case .drifted: result = CheckCommand.worse(result, .drift)
+            default: result = CheckCommand.worse(result, .cannotVerify)
+            }
         }
         return result
     }
@@ -63,7 +80,7 @@ extension RestoreCommand {
             return .cannotVerify
         }
         StandardStreams.write("\(target.name): would restore from \(target.backup) (backup verified):\n")
-        for drift in report.drifts { StandardStreams.write("  \(drift)\n") }
+        for drift in report.drifts where drift.kind != .extra { StandardStreams.write("  \(drift)\n") }
         if let unit = target.unit { StandardStreams.write("  then restart \(unit)\n") }
         return .drift
     }

@@ -69,7 +69,8 @@ public struct StatusCommand {
         case .healthy: .healthy
         case .drifted: .drift
         case .probeFailing: .probeFailure
-        case .degraded, .unknown: .cannotVerify
+        case .degraded, .unknown, .notCovered: .cannotVerify
+        case .versionChanged: .versionChanged
         }
     }
 }

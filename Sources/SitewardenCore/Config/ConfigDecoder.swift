@@ -109,7 +109,12 @@ struct ConfigDecoder {
             version: reader.string("version", check: ConfigRules.plainText),
             backup: reader.requiredString("backup", check: ConfigRules.absolutePath),
             unit: reader.string("unit", check: ConfigRules.serviceUnit),
-            routes: routes(&reader)
+            routes: routes(&reader),
+            pinVersion: reader.boolean("pin_version", default: false),
+            modeMask: UInt32(
+                reader.integer(
+                    "mode_mask", default: Int(VerificationPolicy.defaultModeMask), check: ConfigRules.modeMask)),
+            ignore: reader.strings("ignore", check: ConfigRules.plainText)
         )
     }
 

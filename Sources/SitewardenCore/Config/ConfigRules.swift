@@ -49,6 +49,11 @@ enum ConfigRules {
         }
     }
 
+    static func modeMask(_ value: Int64) -> String? {
+        (0...0o7777).contains(value)
+            ? nil : "must be permission bits between 0o0 and 0o7777 (write it as 0o7133), found \(value)"
+    }
+
     static func httpStatus(_ value: Int64) -> String? {
         (100...599).contains(value) ? nil : "must be an HTTP status between 100 and 599, found \(value)"
     }

@@ -82,6 +82,43 @@ struct TableReader {
         return Int(number)
     }
 
+    /// A boolean that may be absent.
+    mutating func boolean(_ key: String, default value: Bool) -> Bool {
+        guard let node = node(key) else {
+            return value
+        }
+        guard case .boolean(let flag) = node.value else {
+            report("\(name(of: key)): expected true or false, found \(node.value.kindName)", at: node.position)
+            return value
+        }
+        return flag
+    }
+
+    /// An array of strings that may be absent (empty then).
+    mutating func strings(_ key: String, check: (String) -> String? = ConfigRules.notEmpty) -> [String] {
+        guard let node = node(key) else {
+            return []
+        }
+        guard case .array(let elements) = node.value else {
+            report("\(name(of: key)): expected an array of strings, found \(node.value.kindName)", at: node.position)
+            return []
+        }
+        var values = [String]()
+        for (index, element) in elements.enumerated() {
+            guard case .string(let value) = element.value else {
+                report(
+                    "\(name(of: key))[\(index)]: expected a string, found \(element.value.kindName)",
+                    at: element.position)
+                continue
+            }
+            if let problem = check(value) {
+                report("\(name(of: key))[\(index)]: \(problem)", at: element.position)
+            }
+            values.append(value)
+        }
+        return values
+    }
+
     /// A duration, written as a string with a unit or as an integer number of seconds, that may be absent.
     mutating func duration(_ key: String, default value: Duration) -> Duration {
         guard let node = node(key) else {

@@ -14,6 +14,12 @@ public struct TargetConfig: Sendable, Equatable {
     public var unit: String?
     /// HTTP checks of the running service.
     public var routes: [RouteConfig]
+    /// `pin_version`: another installed version is drift, undone from the baseline.
+    public var pinVersion: Bool
+    /// `mode_mask`: the permission bits whose change is metadata drift.
+    public var modeMask: UInt32
+    /// `ignore`: globs of paths (as RECORD writes them) exempt from verification.
+    public var ignore: [String]
 
     public init(
         name: String,
@@ -22,7 +28,10 @@ public struct TargetConfig: Sendable, Equatable {
         version: String? = nil,
         backup: String,
         unit: String? = nil,
-        routes: [RouteConfig] = []
+        routes: [RouteConfig] = [],
+        pinVersion: Bool = false,
+        modeMask: UInt32 = VerificationPolicy.defaultModeMask,
+        ignore: [String] = []
     ) {
         self.name = name
         self.venv = venv
@@ -31,5 +40,13 @@ public struct TargetConfig: Sendable, Equatable {
         self.backup = backup
         self.unit = unit
         self.routes = routes
+        self.pinVersion = pinVersion
+        self.modeMask = modeMask
+        self.ignore = ignore
+    }
+
+    /// How strictly the target's files are judged.
+    public var policy: VerificationPolicy {
+        VerificationPolicy(pinVersion: pinVersion, modeMask: modeMask, ignore: ignore)
     }
 }

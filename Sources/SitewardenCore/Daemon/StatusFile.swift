@@ -34,7 +34,7 @@ struct StatusFile {
                     name: monitor.target.name, health: monitor.health, version: monitor.lastReport?.version,
                     filesChecked: monitor.lastReport?.filesChecked ?? 0,
                     drifts: monitor.lastReport?.drifts.map(\.description) ?? [],
-                    problem: monitor.lastReport?.failure, probes: monitor.lastProbes.map(\.summary))
+                    problem: monitor.lastReport.flatMap(\.problem), probes: monitor.lastProbes.map(\.summary))
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -12,4 +12,9 @@ public enum TargetHealth: String, Sendable, Codable {
     case probeFailing = "probe-failing"
     /// Verification or repair cannot run: no venv, no usable RECORD or baseline, a damaged backup.
     case degraded
+    /// What runs is not what RECORD covers (an editable install): never healthy.
+    case notCovered = "not-covered"
+    /// Another version than the known-good one is installed and matches its own RECORD: an
+    /// upgrade nobody adopted yet (`sitewarden baseline --adopt`). Not damage, not healthy either.
+    case versionChanged = "version-changed"
 }

@@ -21,20 +21,26 @@ extension TargetMonitor {
             return .degraded
         }
 
-        let files = report.drifts.map(\.recordPath).joined(separator: " ")
+        let restorable = report.drifts.filter { $0.kind != .extra }
+        let leftInPlace = Restorer.leftInPlace(report.drifts).map(\.recordPath)
+        let files = restorable.map(\.recordPath).joined(separator: " ")
         events.emit(
             Event(
-                .restoreStarted, "\(target.name): restoring \(report.drifts.count) file(s) from \(target.backup)",
+                .restoreStarted, "\(target.name): restoring \(restorable.count) file(s) from \(target.backup)",
                 [("TARGET", target.name), ("FILES", files)]))
         let started = CycleClock.now()
         let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
         do {
             let restored = try Restorer(venvRoot: venvRoot, backupDirectory: target.backup, manifest: manifest)
-                .restore(report.drifts)
+                .restore(restorable)
+            let note =
+                leftInPlace.isEmpty
+                ? ""
+                : "; left in place (extra, sitewarden never deletes code): \(leftInPlace.joined(separator: ", "))"
             events.emit(
                 Event(
                     .restoreDone,
-                    "\(target.name): restored \(restored.map(\.recordPath).joined(separator: ", ")) in \(CycleClock.since(started).secondsText)",
+                    "\(target.name): restored \(restored.map(\.recordPath).joined(separator: ", ")) in \(CycleClock.since(started).secondsText)\(note)",
                     [
                         ("TARGET", target.name), ("FILES", restored.map(\.recordPath).joined(separator: " ")),
                         ("SHA256", restored.map(\.sha256).joined(separator: " ")),
@@ -59,7 +65,10 @@ extension TargetMonitor {
         }
         heartbeat()
 
-        guard let unit = target.unit else { return confirmRecovery() }
+        // Mode and owner are put back in place; the running service needs no restart for them.
+        guard let unit = target.unit, restorable.contains(where: { $0.kind.isContent }) else {
+            return confirmRecovery()
+        }
         restartPending = true
         return finishRepair(unit: unit, services: services)
     }

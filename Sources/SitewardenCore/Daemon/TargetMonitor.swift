@@ -18,6 +18,11 @@ public final class TargetMonitor {
     /// What was last reported, so a condition that persists is logged once, not every cycle.
     private var reportedFailure: String?
     private var reportedDrifts = Set<String>()
+    /// What was already journaled and still holds: conditions that last (a warning, an extra file,
+    /// an adopted-or-not upgrade, uncovered sources) are logged once, not every cycle.
+    private var reportedWarnings = Set<String>()
+    private var reportedVersionChange: VersionChange?
+    private var reportedNotCovered: String?
     /// Files were restored but the unit's restart failed: the service still runs the damaged code
     /// it loaded, so clean files alone do not make the target healthy.
     var restartPending = false
@@ -52,18 +57,29 @@ public final class TargetMonitor {
             health = .degraded
         } else if !repairable.drifts.isEmpty {
             health = .drifted
-            if repair { health = self.repair(repairable, services: services) }
+            if repair && Self.mayRestore(repairable) { health = self.repair(repairable, services: services) }
         } else if !report.drifts.isEmpty {
             health = .degraded
         } else if restartPending, let unit = target.unit {
             health = repair ? finishRepair(unit: unit, services: services) : .degraded
+        } else if report.notCovered != nil {
+            health = .notCovered
+        } else if report.versionChange != nil {
+            health = .versionChanged
         } else {
             health = probes.allSatisfy(\.passed) ? .healthy : .probeFailing
         }
         return health
     }
 
-    /// Verifies the files and reports the result; emits one event per drifted file.
+    /// Something in the report a restore can fix: not only extras (never deleted), and not drift
+    /// in an unadopted upgrade (the baseline is of another version).
+    static func mayRestore(_ report: VerificationReport) -> Bool {
+        report.drifts.contains { $0.kind != .extra } && report.versionChange?.pinned != false
+    }
+
+    /// Verifies the files and reports the result; emits one event per drifted file (an extra file
+    /// once while it stays), and each warning, version change and uncovered install once.
     @discardableResult
     public func verify() -> VerificationReport {
         let started = CycleClock.now()
@@ -73,10 +89,13 @@ public final class TargetMonitor {
 
         if let failure = report.failure, failure != reportedFailure {
             events.emit(
-                Event(.verificationFailed, "\(target.name): cannot verify: \(failure)", [("TARGET", target.name)]))
+                Event(
+                    report.backupDamaged ? .backupDamaged : .verificationFailed,
+                    "\(target.name): cannot verify: \(failure)", [("TARGET", target.name)]))
         }
         reportedFailure = report.failure
 
+        // A drift is journaled when it appears or changes, not again every cycle it lasts.
         var current = Set<String>()
         for drift in report.drifts {
             let key = "\(drift.venvPath)|\(drift.kind.name)|\(drift.actualSHA256?.hex ?? "")"
@@ -84,6 +103,7 @@ public final class TargetMonitor {
             if !reportedDrifts.contains(key) { events.emit(driftEvent(drift)) }
         }
         reportedDrifts = current
+        reportOnce(report)
         events.emit(
             Event(
                 .checkCompleted,
@@ -121,10 +141,37 @@ public final class TargetMonitor {
         }
     }
 
+    private func reportOnce(_ report: VerificationReport) {
+        for warning in report.warnings where !reportedWarnings.contains(warning) {
+            events.emit(
+                Event(
+                    .verificationWarning, "\(target.name): \(warning)",
+                    [("TARGET", target.name), ("WARNING", warning)]))
+        }
+        reportedWarnings = Set(report.warnings)
+
+        if let change = report.versionChange, change != reportedVersionChange {
+            events.emit(
+                Event(
+                    .versionChanged, "\(target.name): \(change)",
+                    [
+                        ("TARGET", target.name), ("OLD_VERSION", change.from), ("NEW_VERSION", change.to),
+                        ("PINNED", change.pinned ? "yes" : "no"),
+                    ]))
+        }
+        reportedVersionChange = report.versionChange
+
+        if let notCovered = report.notCovered, notCovered != reportedNotCovered {
+            events.emit(
+                Event(.verificationFailed, "\(target.name): not covered: \(notCovered)", [("TARGET", target.name)]))
+        }
+        reportedNotCovered = report.notCovered
+    }
+
     private var verifier: Verifier {
         Verifier(
             target: target.name, venv: target.venv, distribution: target.distribution, version: target.version,
-            backupDirectory: target.backup)
+            backupDirectory: target.backup, policy: target.policy)
     }
 
     private func driftEvent(_ drift: FileDrift) -> Event {
@@ -137,6 +184,13 @@ public final class TargetMonitor {
         ]
         if case .truncated(let diagnosis) = drift.kind {
             fields += [("KEPT_LINES", "\(diagnosis.keptLines)"), ("TOTAL_LINES", "\(diagnosis.totalLines)")]
+        }
+        if drift.kind == .metadata, let expected = drift.expectedMetadata, let actual = drift.actualMetadata {
+            fields += [
+                ("EXPECTED_MODE", octal(expected.mode)), ("ACTUAL_MODE", octal(actual.mode)),
+                ("EXPECTED_OWNER", "\(expected.owner):\(expected.group)"),
+                ("ACTUAL_OWNER", "\(actual.owner):\(actual.group)"),
+            ]
         }
         return Event(.driftFound, "\(target.name): \(drift)", fields)
     }

@@ -27,6 +27,36 @@ public struct RecordHash: Sendable, Equatable {
         encoded = Base64.encodeURLSafeUnpadded(digest.bytes)
     }
 
+    /// What verifying a file against this hash can mean.
+    public enum Check: Sendable, Equatable {
+        /// A digest sitewarden computes and compares byte for byte.
+        case verifiable(DigestAlgorithm, [UInt8])
+        /// md5, sha1, sha224: weaker than sha256, not permitted in wheels; never trusted.
+        case notPermitted
+        /// An algorithm sitewarden does not know (`sha=…`, `blake2b=…`).
+        case unknownAlgorithm
+        /// A known algorithm whose digest does not decode to the algorithm's length.
+        case undecodable
+    }
+
+    /// How this row's hash can be used to judge a file.
+    public var check: Check {
+        if ["md5", "sha1", "sha224"].contains(algorithm) { return .notPermitted }
+        guard let known = DigestAlgorithm(rawValue: algorithm) else { return .unknownAlgorithm }
+        guard let digest, digest.count == known.length else { return .undecodable }
+        return .verifiable(known, digest)
+    }
+
+    /// Why a file cannot be verified against this hash, or nil when it can.
+    public var unverifiableReason: String? {
+        switch check {
+        case .verifiable: nil
+        case .notPermitted: "\(algorithm) is not permitted in wheels (sha256 or stronger is required)"
+        case .unknownAlgorithm: "hash algorithm '\(algorithm.printable)' is unknown"
+        case .undecodable: "\(algorithm) digest '\(encoded.printable)' does not decode"
+        }
+    }
+
     /// How RECORD spells a SHA-256 digest: `sha256=` + urlsafe base64 without padding.
     public var recordField: String { "\(algorithm)=\(encoded)" }
 

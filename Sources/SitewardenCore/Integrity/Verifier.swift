@@ -1,5 +1,25 @@
 import Glibc
 
+/// How strictly one target is judged beyond its files' bytes (`pin_version`, `mode_mask`, `ignore`).
+public struct VerificationPolicy: Sendable, Equatable {
+    /// Another installed version is drift to undo, not an upgrade to report.
+    public var pinVersion: Bool
+    /// The permission bits whose change is metadata drift.
+    public var modeMask: UInt32
+    /// Globs (fnmatch, against paths as RECORD writes them) exempt from verification.
+    public var ignore: [String]
+
+    /// setuid, setgid, sticky; every execute bit; group and world write. Read bits and the owner's
+    /// write bit are left out: they differ with installers' umasks and grant nothing new.
+    public static let defaultModeMask: UInt32 = 0o7133
+
+    public init(pinVersion: Bool = false, modeMask: UInt32 = defaultModeMask, ignore: [String] = []) {
+        self.pinVersion = pinVersion
+        self.modeMask = modeMask
+        self.ignore = ignore
+    }
+}
+
 /// Checks one installed distribution against its RECORD and its recorded baseline.
 ///
 /// The two sources answer different questions: RECORD says whether the bytes still match the wheel
@@ -9,23 +29,21 @@ public struct Verifier {
     public var target: String
     public var venv: String
     public var distribution: String
+    /// The expected version (`version` in the configuration), or nil.
     public var version: String?
     public var backupDirectory: String
+    public var policy: VerificationPolicy
 
-    public init(target: String, venv: String, distribution: String, version: String?, backupDirectory: String) {
+    public init(
+        target: String, venv: String, distribution: String, version: String?, backupDirectory: String,
+        policy: VerificationPolicy = VerificationPolicy()
+    ) {
         self.target = target
         self.venv = venv
         self.distribution = distribution
         self.version = version
         self.backupDirectory = backupDirectory
-    }
-
-    /// What one path is expected to be, from either source.
-    private struct Expectation {
-        var recordPath: String
-        var absolutePath: String
-        var record: RecordEntry?
-        var baseline: BaselineFile?
+        self.policy = policy
     }
 
     /// Verifies every expected file, observed through `scanner` (its workers and scan cache).
@@ -42,17 +60,17 @@ public struct Verifier {
             manifest = try BaselineManifest.load(backupDirectory: backupDirectory)
         } catch {
             report.failure = "\(error)"
+            report.backupDamaged = error.damaged
             return report
         }
 
         let installed: InstalledDistribution?
         do {
-            installed = try InstalledDistribution.locate(distribution: distribution, version: version, venv: venv)
+            installed = try locate(preferring: manifest?.version)
             report.version = installed?.version
             if let installed {
                 for other in installed.otherDistInfos {
-                    report.warnings.append(
-                        "\(other) is installed beside \(installed.distInfoName); only the latter is verified")
+                    report.warn("\(other) is installed beside \(installed.distInfoName); only the latter is verified")
                 }
             }
         } catch {
@@ -62,12 +80,25 @@ public struct Verifier {
                 return report
             }
             installed = nil
-            report.warnings.append("\(error); verifying against the baseline only")
+            report.warn("\(error); verifying against the baseline only")
         }
 
         if let manifest, let problem = baselineMismatch(manifest, installed: installed) {
             report.failure = problem
             return report
+        }
+
+        var judgement = VersionJudgement()
+        if let installed {
+            judgement = VersionJudgement.judge(
+                distribution: distribution, installed: installed.version, configured: version,
+                baseline: manifest?.version, pinned: policy.pinVersion)
+            if let failure = judgement.failure {
+                report.failure = failure
+                return report
+            }
+            if let note = judgement.note { report.warn(note) }
+            report.versionChange = judgement.change
         }
 
         let venvRoot: String
@@ -80,12 +111,21 @@ public struct Verifier {
             return report
         }
 
-        var expectations = [String: Expectation]()
+        let sitePackages =
+            installed?.sitePackages ?? Paths.normalize(venvRoot + "/" + (manifest?.sitePackages ?? "."))
+        var expectations = Expectations(venvRoot: venvRoot, sitePackages: sitePackages, ignore: policy.ignore)
         if let installed {
-            collectRecord(installed, venvRoot: venvRoot, into: &expectations, report: &report)
+            if judgement.useRecord {
+                expectations.addRecord(installed, report: &report)
+            } else {
+                report.warn(
+                    "\(installed.distInfoName)/RECORD is not used: \(manifest?.version ?? "?") is pinned, and the "
+                        + "baseline judges")
+            }
         }
-        if let manifest {
-            collectBaseline(manifest, venvRoot: venvRoot, into: &expectations, report: &report)
+        let baselineUsed = manifest != nil && judgement.useBaseline
+        if let manifest, baselineUsed {
+            expectations.addBaseline(manifest, report: &report)
         }
         // A missing, empty or unparsable RECORD with no baseline proves nothing: never "healthy".
         guard !expectations.isEmpty else {
@@ -93,10 +133,12 @@ public struct Verifier {
                 "\(distribution) has no usable RECORD and no baseline was recorded: nothing to verify against"
             return report
         }
+        expectations.addOtherDistributions(excluding: InstalledDistribution.normalizeName(distribution))
 
         // A package file or directory swapped for a symlink out of the venv makes Python run code
         // from elsewhere: that is drift, and such a path is never read through.
-        let order = expectations.keys.sorted()
+        refuseVenvDirectoriesLeadingOut(&expectations, report: &report)
+        let order = expectations.orderedPaths
         let resolver = PathResolver()
         let confined = order.filter { resolver.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
         let states = scanner.observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
@@ -112,25 +154,42 @@ public struct Verifier {
                 continue
             }
             report.filesChecked += 1
-            if let drift = classify(expectations[venvPath]!, venvPath: venvPath, state: observed[venvPath]) {
+            if let drift = classify(
+                expectations[venvPath]!, venvPath: venvPath, state: observed[venvPath], report: &report)
+            {
                 report.drifts.append(drift)
             }
         }
+        report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, progress: progress)
+        report.drifts.sort { $0.venvPath < $1.venvPath }
+        inspectInstallShape(installed, expectations: expectations, report: &report)
         return report
     }
 
-    /// A baseline of another version or another venv says nothing about this install: restoring
-    /// from it would write the old version's files over a new one.
+    /// The installed dist-info: of the configured version, else of the baseline's, else the only one.
+    /// An upgrade away from the expected version is found here and judged by `VersionJudgement`.
+    private func locate(preferring baselineVersion: String?) throws(DistributionError) -> InstalledDistribution {
+        let wanted = version ?? baselineVersion
+        do {
+            return try InstalledDistribution.locate(distribution: distribution, version: wanted, venv: venv)
+        } catch {
+            guard case .versionNotInstalled(_, _, let found) = error else { throw error }
+            if let baselineVersion, baselineVersion != wanted, found.contains(baselineVersion) {
+                return try InstalledDistribution.locate(
+                    distribution: distribution, version: baselineVersion, venv: venv)
+            }
+            guard found.count == 1 else { throw error }
+            return try InstalledDistribution.locate(distribution: distribution, version: found[0], venv: venv)
+        }
+    }
+
+    /// A baseline of another distribution or another venv says nothing about this install:
+    /// restoring from it would write foreign files into it.
     private func baselineMismatch(_ manifest: BaselineManifest, installed: InstalledDistribution?) -> String? {
         if InstalledDistribution.normalizeName(manifest.distribution)
             != InstalledDistribution.normalizeName(distribution)
         {
             return "the baseline in \(backupDirectory) is of \(manifest.distribution), not \(distribution)"
-        }
-        if let installed, manifest.version != installed.version {
-            return
-                "the baseline in \(backupDirectory) is of \(distribution) \(manifest.version) but \(installed.version) "
-                + "is installed; if the upgrade was intended, record a new baseline (sitewarden baseline)"
         }
         let venvRoot = installed?.venvRoot ?? (try? Paths.realPath(venv)) ?? venv
         if manifest.venv != venvRoot {
@@ -139,60 +198,28 @@ public struct Verifier {
         return nil
     }
 
-    private func collectRecord(
-        _ installed: InstalledDistribution, venvRoot: String, into expectations: inout [String: Expectation],
-        report: inout VerificationReport
+    /// A venv directory outside site-packages (`bin`) that is a symlink out of the venv is how the
+    /// venv was laid out, not damage sitewarden can undo: its files are refused with one security
+    /// warning each, never read or written, instead of failing to restore them every cycle.
+    private func refuseVenvDirectoriesLeadingOut(
+        _ expectations: inout Expectations, report: inout VerificationReport
     ) {
-        guard let record = installed.record else {
-            report.warnings.append("\(installed.distInfoName) has no RECORD; verifying against the baseline only")
-            return
-        }
-        if record.entries.isEmpty {
-            report.warnings.append("\(installed.distInfoName)/RECORD lists no files")
-        }
-        for problem in record.problems {
-            report.warnings.append("\(installed.distInfoName)/RECORD \(problem)")
-        }
-        for entry in record.entries {
-            guard
-                let absolute = lexicallyConfinedPath(
-                    entry.path, sitePackages: installed.sitePackages, venvRoot: venvRoot)
-            else {
-                report.warnings.append(
-                    "security: \(installed.distInfoName)/RECORD line \(entry.line) names \(entry.path.printable), "
-                        + "outside the venv; ignored")
-                continue
-            }
-            // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
-            // interpreter rewrites those at will, so only files with a hash are held to one.
-            guard entry.hash != nil else { continue }
-            let venvPath = Paths.relative(absolute, to: venvRoot)
-            expectations[venvPath, default: Expectation(recordPath: entry.path, absolutePath: absolute)].record = entry
-        }
-    }
-
-    private func collectBaseline(
-        _ manifest: BaselineManifest, venvRoot: String, into expectations: inout [String: Expectation],
-        report: inout VerificationReport
-    ) {
-        for file in manifest.files {
-            let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
-            guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot) else {
-                report.warnings.append(
-                    "security: baseline names \(file.venvPath.printable), outside the venv; ignored")
-                continue
-            }
-            expectations[file.venvPath, default: Expectation(recordPath: file.recordPath, absolutePath: absolute)]
-                .baseline = file
+        let sitePackages = expectations.sitePackagesInVenv + "/"
+        for venvPath in expectations.orderedPaths where !venvPath.hasPrefix(sitePackages) {
+            let directory = Paths.directory(of: expectations[venvPath]!.absolutePath)
+            guard !Self.resolvesInside(directory, venvRoot: expectations.venvRoot) else { continue }
+            report.warn(
+                "security: \(expectations[venvPath]!.recordPath.printable) is in \(Paths.relative(directory, to: expectations.venvRoot)), "
+                    + "which leads out of the venv to \(Paths.resolveExistingPrefix(directory).printable); "
+                    + "never read, written or restored")
+            expectations.remove(venvPath)
         }
     }
 
     /// The absolute path a RECORD row names, or nil when it is absolute or climbs out of the venv.
     /// Rows like these are never read, written or deleted.
     func lexicallyConfinedPath(_ recordPath: String, sitePackages: String, venvRoot: String) -> String? {
-        guard !recordPath.hasPrefix("/") else { return nil }
-        let lexical = Paths.normalize(sitePackages + "/" + recordPath)
-        return Paths.isInside(lexical, root: venvRoot) ? lexical : nil
+        Expectations.lexicallyConfined(recordPath, sitePackages: sitePackages, venvRoot: venvRoot)
     }
 
     /// The path a RECORD row names when it stays inside the venv after symlinks too; nil otherwise.
@@ -206,70 +233,6 @@ public struct Verifier {
     /// True when no symlink on the way to `path` (the file itself included) leads out of the venv.
     static func resolvesInside(_ path: String, venvRoot: String) -> Bool {
         Paths.isInside(Paths.resolveExistingPrefix(path), root: venvRoot)
-    }
-
-    /// Compares what was observed with what was expected; nil `state` means the path leads out of the venv.
-    private func classify(_ expectation: Expectation, venvPath: String, state: FileState?) -> FileDrift? {
-        let expectedDigest =
-            expectation.baseline.flatMap { SHA256Digest(hex: $0.sha256) } ?? recordDigest(expectation.record)
-        let expectedSize = expectation.baseline?.size ?? expectation.record?.size
-        var drift = FileDrift(
-            recordPath: expectation.recordPath, venvPath: venvPath, kind: .missing, expectedSHA256: expectedDigest,
-            expectedSize: expectedSize, actualSHA256: nil, actualSize: nil,
-            disagreesWithRecord: expectation.record != nil,
-            disagreesWithBaseline: expectation.baseline != nil)
-
-        guard let state else {
-            drift.kind = .leavesVenv
-            return drift
-        }
-        switch state {
-        case .missing:
-            return drift
-        case .notRegularFile:
-            drift.kind = .notRegularFile
-            return drift
-        case .unreadable(let error):
-            drift.kind = .unreadable(error)
-            return drift
-        case .unstable:
-            // Set aside by `verify` before classification; an unstable file is never drift.
-            return nil
-        case .present(let facts):
-            drift.actualSHA256 = facts.sha256
-            drift.actualSize = facts.size
-            drift.disagreesWithRecord = disagrees(facts, with: expectation.record)
-            drift.disagreesWithBaseline = expectation.baseline.map { $0.sha256 != facts.sha256.hex } ?? false
-            guard drift.disagreesWithRecord || drift.disagreesWithBaseline else { return nil }
-            drift.kind = diagnose(expectation, actual: facts)
-            return drift
-        }
-    }
-
-    private func recordDigest(_ entry: RecordEntry?) -> SHA256Digest? {
-        guard let hash = entry?.hash, hash.algorithm == "sha256", let bytes = hash.digest else { return nil }
-        return SHA256Digest(bytes: bytes)
-    }
-
-    private func disagrees(_ facts: FileFacts, with entry: RecordEntry?) -> Bool {
-        guard let entry else { return false }
-        if let size = entry.size, size != facts.size { return true }
-        // TODO(#3): sha384/sha512 rows and unknown algorithms are reported as unverifiable.
-        guard let digest = recordDigest(entry) else { return false }
-        return digest != facts.sha256
-    }
-
-    /// Truncated when the file is a cut-off copy of the known-good backup; modified otherwise.
-    private func diagnose(_ expectation: Expectation, actual: FileFacts) -> DriftKind {
-        guard let baseline = expectation.baseline, actual.size < baseline.size else { return .modified }
-        let knownGood = backupDirectory + "/" + BackupLayout.filesDirectory + "/" + baseline.venvPath
-        guard let digest = SHA256Digest(hex: baseline.sha256),
-            let diagnosis = TruncationDiagnosis.diagnose(
-                damaged: expectation.absolutePath, knownGood: knownGood, knownGoodDigest: digest)
-        else {
-            return .modified
-        }
-        return .truncated(diagnosis)
     }
 }
 

@@ -68,9 +68,10 @@ public struct BaselineRecorder {
         do {
             let files = try copyFiles(record, of: installed, into: staging)
             let manifest = BaselineManifest(
-                format: BaselineManifest.currentFormat, distribution: distribution, version: installed.version,
-                venv: installed.venvRoot, sitePackages: Paths.relative(installed.sitePackages, to: installed.venvRoot),
-                recordedAt: now, files: files)
+                distribution: distribution, version: installed.version, venv: installed.venvRoot,
+                sitePackages: Paths.relative(installed.sitePackages, to: installed.venvRoot), recordedAt: now,
+                files: files
+            ).sealed()
             try writeManifest(manifest, in: staging)
             try swapIntoPlace(staging)
             return manifest
@@ -117,8 +118,10 @@ public struct BaselineRecorder {
             case .failure(.destination(let error)):
                 throw .write(RepairError(file: copyPath, step: "write backup copy", cause: "\(error)"))
             }
-            if let problem = mismatch(copied, entry) {
-                mismatches.append("\(entry.path): \(problem)")
+            // Rows whose hash cannot vouch (md5, unknown algorithms) are held to their size; the
+            // verifier warns about them, and from now on the baseline judges those files.
+            if RecordJudgement.judge(entry, facts: copied, path: absolute).disagrees {
+                mismatches.append("\(entry.path): \(mismatch(copied, entry))")
                 continue
             }
             files.append(
@@ -161,14 +164,12 @@ public struct BaselineRecorder {
         }
     }
 
-    private func mismatch(_ copied: FileFacts, _ entry: RecordEntry) -> String? {
-        if let size = entry.size, size != copied.size { return "size \(copied.size), RECORD says \(size)" }
-        guard let hash = entry.hash else { return nil }
-        guard hash.algorithm == "sha256", let digest = hash.digest else {
-            // TODO(#3): verify sha384/sha512 rows instead of refusing them.
-            return "RECORD hash \(hash.recordField) cannot be checked (only sha256 is supported)"
+    private func mismatch(_ copied: FileFacts, _ entry: RecordEntry) -> String {
+        if case .verifiable(.sha256, let digest) = entry.hash?.check {
+            return "sha256 \(copied.sha256.hex), RECORD says \(Hex.encode(digest))"
         }
-        return digest == copied.sha256.bytes ? nil : "sha256 \(copied.sha256.hex), RECORD says \(Hex.encode(digest))"
+        if let size = entry.size, size != copied.size { return "size \(copied.size), RECORD says \(size)" }
+        return "content differs from RECORD's \(entry.hash?.algorithm ?? "hash")"
     }
 
     private func writeManifest(_ manifest: BaselineManifest, in staging: String) throws(Failure) {

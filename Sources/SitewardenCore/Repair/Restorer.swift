@@ -4,7 +4,11 @@ import Glibc
 ///
 /// Order matters: every backup copy is checked against the manifest before anything is staged,
 /// every replacement is staged and synced before anything is renamed, and the directories are
-/// synced last. A failure before the renames leaves the venv untouched.
+/// synced last. A failure before the renames leaves the venv untouched. Files whose content is
+/// intact but whose mode or owner drifted get the recorded ones back in place, after the renames.
+///
+/// Only files with a known-good copy are restored: `extra` files (code nobody installed) are left
+/// where they are; deciding what to do with them is the operator's (TODO(#4): quarantine).
 public struct Restorer {
     public var venvRoot: String
     public var backupDirectory: String
@@ -33,17 +37,27 @@ public struct Restorer {
         }
     }
 
-    /// The known-good files a restore of `drifts` would write, after checking each backup copy
-    /// against the manifest. Changes nothing: `restore --dry-run` shows this.
-    public func plan(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
-        let files = try plannedFiles(for: drifts)
-        try verifyBackup(files)
-        return files
+    /// Drifts a restore never touches: `extra` files have no known-good copy to put back, and
+    /// deleting code is not a restore.
+    public static func leftInPlace(_ drifts: [FileDrift]) -> [FileDrift] {
+        drifts.filter { $0.kind == .extra }
     }
 
-    /// Restores `drifts`; returns the files replaced, with the digests written.
+    /// The known-good files a restore of `drifts` would write or fix the mode of, after checking
+    /// each backup copy it would use against the manifest. Changes nothing: `restore --dry-run`
+    /// shows this.
+    public func plan(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
+        let files = try plannedFiles(for: drifts.filter { $0.kind.isContent })
+        try verifyBackup(files)
+        return try files + plannedFiles(for: drifts.filter { !$0.kind.isContent })
+    }
+
+    /// Restores `drifts` (extras excepted); returns the files replaced or whose mode and owner were
+    /// put back, with their digests.
     public func restore(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
-        let files = try plan(drifts)
+        let files = try plannedFiles(for: drifts.filter { $0.kind.isContent })
+        try verifyBackup(files)
+        let metadataOnly = try plannedFiles(for: drifts.filter { !$0.kind.isContent })
 
         var staged = [StagedCopy]()
         for file in files {
@@ -72,7 +86,53 @@ public struct Restorer {
                 throw .repair(RepairError(file: directory, step: "sync directory", cause: "\(error)"))
             }
         }
-        return files
+        for file in metadataOnly {
+            do { try restoreMetadata(file) } catch { throw .repair(error) }
+        }
+        return files + metadataOnly
+    }
+
+    /// Puts back the recorded mode and owner of a file whose content is intact, in place: no byte
+    /// changes, so the uv cache inode it may share keeps its content. The file is opened without
+    /// following symlinks and hashed through the same descriptor first, so only the bytes the
+    /// baseline vouches for get their permissions back.
+    private func restoreMetadata(_ file: BaselineFile) throws(RepairError) {
+        let path = venvRoot + "/" + file.venvPath
+        guard Verifier.resolvesInside(Paths.directory(of: path), venvRoot: venvRoot) else {
+            throw RepairError(
+                file: file.recordPath, step: "restore mode and owner",
+                cause: "its directory leads out of the venv through a symlink")
+        }
+        do {
+            let descriptor = try FileDescriptor.openRegularFile(path)
+            let digest = try sha256(of: descriptor)
+            guard digest.hex == file.sha256 else {
+                throw RepairError(
+                    file: file.recordPath, step: "restore mode and owner",
+                    cause: "its content changed since it was verified; not touched")
+            }
+            if geteuid() == 0 {
+                guard fchown(descriptor.rawValue, file.owner, file.group) == 0 else {
+                    throw SystemError("fchown", path)
+                }
+            }
+            // fchmod after fchown: chown clears set-id bits.
+            guard fchmod(descriptor.rawValue, mode_t(file.mode)) == 0 else { throw SystemError("fchmod", path) }
+        } catch let error as RepairError {
+            throw error
+        } catch {
+            throw RepairError(file: file.recordPath, step: "restore mode and owner", cause: "\(error)")
+        }
+    }
+
+    private func sha256(of descriptor: FileDescriptor) throws(SystemError) -> SHA256Digest {
+        let hasher = SHA256Hasher()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = try descriptor.read(into: &buffer)
+            if count == 0 { return hasher.finish() }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
     }
 
     private func stage(_ file: BaselineFile) -> Result<StagedCopy, Failure> {
@@ -103,8 +163,13 @@ public struct Restorer {
         var byPath = [String: BaselineFile]()
         for file in manifest.files { byPath[file.venvPath] = file }
         var files = [BaselineFile]()
-        for drift in drifts {
+        for drift in drifts where drift.kind != .extra {
             guard let file = byPath[drift.venvPath] else { throw .noKnownGoodCopy(file: drift.recordPath) }
+            // A file judged against something else (the RECORD of another version) is not restored
+            // from this baseline: that would write one version's file into another.
+            if let expected = drift.expectedSHA256, expected.hex != file.sha256 {
+                throw .noKnownGoodCopy(file: drift.recordPath)
+            }
             files.append(file)
         }
         return files

@@ -7,6 +7,8 @@ public enum EventKind: String, Sendable, CaseIterable {
     case checkCompleted = "SITEWARDEN_CHECK_COMPLETED"
     case driftFound = "SITEWARDEN_DRIFT_FOUND"
     case verificationFailed = "SITEWARDEN_VERIFICATION_FAILED"
+    case verificationWarning = "SITEWARDEN_VERIFICATION_WARNING"
+    case versionChanged = "SITEWARDEN_VERSION_CHANGED"
     case restoreStarted = "SITEWARDEN_RESTORE_STARTED"
     case restoreDone = "SITEWARDEN_RESTORE_DONE"
     case restoreFailed = "SITEWARDEN_RESTORE_FAILED"
@@ -28,6 +30,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .checkCompleted: "e86bbd200fce48a39b8572b59dc23093"
         case .driftFound: "d9d21960ed484df9b2138da14f87bbef"
         case .verificationFailed: "dee36bf87f8443d8b837f70fee67961f"
+        case .verificationWarning: "37d477e970884f7e8008a4a38d27f62f"
+        case .versionChanged: "a96f426a63a74a0f81190bfddc9715cf"
         case .restoreStarted: "2193145bdfea41d1aa1b54608e3239ae"
         case .restoreDone: "0c4ec1943107485a92893e0261b8988f"
         case .restoreFailed: "33a0f0180aa14bd7a094186fe8ae53c9"
@@ -51,7 +55,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .checkCompleted: .debug
         case .started, .restoreStarted, .configReloaded, .stopping: .info
         case .restoreDone, .unitRestarted, .probeRecovered, .targetRecovered: .notice
-        case .driftFound, .probeFailed, .watchUnavailable: .warning
+        case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged: .warning
         case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected: .error
         case .backupDamaged: .critical
         }

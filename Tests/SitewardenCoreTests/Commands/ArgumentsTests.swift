@@ -29,6 +29,7 @@ struct ArgumentsTests {
         (["check", "--config"], "--config needs a path"),
         (["check", "--dry-run"], "--dry-run applies to restore only"),
         (["restore", "--full"], "--full applies to check only"),
+        (["restore", "--adopt"], "--adopt applies to baseline only"),
     ])
     func mistakesAreNamed(words: [String], message: String) {
         #expect(Arguments.parse(words) == .usageError(message))
@@ -52,5 +53,16 @@ struct ArgumentsTests {
 extension ArgumentsTests {
     @Test func emptyConfigPathIsAUsageError() {
         #expect(Arguments.parse(["--config=", "check"]) == .usageError("--config needs a path"))
+    }
+}
+
+extension ArgumentsTests {
+    @Test func baselineMayAdoptTheInstalledVersion() {
+        #expect(
+            Arguments.parse(["baseline", "--adopt", "tunely"])
+                == .command(
+                    Arguments(
+                        command: .baseline, configPath: "/etc/sitewarden/config.toml", targets: ["tunely"],
+                        dryRun: false, adopt: true)))
     }
 }

@@ -99,3 +99,33 @@ struct CommandTests {
         #expect(CheckCommand.worse(.probeFailure, .cannotVerify) == .cannotVerify)
     }
 }
+
+extension CommandTests {
+    @Test func checkOutcomesOfTheNewStatuses() throws {
+        let scratch = try Scratch()
+        var report = VerificationReport(
+            target: "tunely", version: "0.2.4", filesChecked: 17, drifts: [], warnings: [], failure: nil)
+        report.versionChange = VersionChange(from: "0.2.3", to: "0.2.4", pinned: false)
+        var uncovered = report
+        uncovered.notCovered = "editable install"
+
+        #expect(CheckCommand.outcome(report, []) == .versionChanged)
+        #expect(CheckCommand.outcome(uncovered, []) == .cannotVerify)
+        #expect(CheckCommand.worse(.versionChanged, .probeFailure) == .versionChanged)
+        #expect(CheckCommand.worse(.versionChanged, .cannotVerify) == .cannotVerify)
+        #expect(
+            CheckCommand.render(config(scratch).targets[0], report, []).contains(
+                "version changed: 0.2.3 → 0.2.4"))
+    }
+
+    @Test func restoreOfOnlyExtraFilesLeavesThemAndReportsDrift() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try Files.create(scratch.sitePackages + "/tunely/legacy.py", Array("import os\n".utf8), mode: 0o644)
+
+        let result = RestoreCommand(config: config(scratch), targetNames: [], dryRun: false).run()
+
+        #expect(result == .drift)
+        #expect(FileManager.default.fileExists(atPath: scratch.sitePackages + "/tunely/legacy.py"))
+    }
+}

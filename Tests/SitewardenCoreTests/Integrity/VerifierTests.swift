@@ -128,11 +128,12 @@ struct VerifierTests {
         #expect(report.failure?.contains("no usable RECORD and no baseline") == true)
     }
 
-    @Test func wrongVersionIsNamed() throws {
+    @Test func anotherVersionThanTheConfiguredOneIsAVersionChangeVerifiedAgainstItsOwnRecord() throws {
         let scratch = try RealTunely.scratchVenv()
 
         let report = scratch.verifier(version: "0.2.2").verify()
 
-        #expect(report.failure == "distribution tunely 0.2.2 is not installed; found 0.2.3")
+        #expect(report.versionChange?.description == "version changed: 0.2.2 → 0.2.3")
+        #expect(report.failure == nil && report.drifts.isEmpty && report.filesChecked == 17)
     }
 }

@@ -16,6 +16,8 @@ final class RecordingSink: EventSink {
     var kinds: [EventKind] { events.map(\.kind).filter { $0 != .checkCompleted } }
 
     func first(_ kind: EventKind) -> Event? { events.first { $0.kind == kind } }
+
+    func all(_ kind: EventKind) -> [Event] { events.filter { $0.kind == kind } }
 }
 
 /// A service manager at the D-Bus seam: counts restarts and runs `onRestart`, the way a real

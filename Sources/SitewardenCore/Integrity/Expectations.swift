@@ -1,0 +1,146 @@
+/// What one path is expected to be, from either source.
+struct Expectation {
+    /// The path as RECORD (or the baseline) writes it, relative to site-packages.
+    var recordPath: String
+    var absolutePath: String
+    var record: RecordEntry?
+    var baseline: BaselineFile?
+    /// Other distributions whose RECORD lists the same path (a shared namespace file), with their hashes.
+    var sharedWith: [(distInfo: String, hash: RecordHash?)] = []
+}
+
+/// Every path the two sources expect, keyed by venv-relative path, plus every path any RECORD
+/// names at all (hashless rows and other distributions' files included), so extra-file detection
+/// knows what somebody installed.
+struct Expectations {
+    let venvRoot: String
+    /// site-packages, absolute, symlinks resolved.
+    let sitePackages: String
+    let ignore: [String]
+    private(set) var byPath: [String: Expectation] = [:]
+    /// venv-relative paths the watched distribution's RECORD or baseline names, hashless rows included.
+    private(set) var ownListed: Set<String> = []
+    /// Other distributions' RECORD rows by venv-relative path.
+    private var others: [String: [(distInfo: String, hash: RecordHash?)]] = [:]
+
+    init(venvRoot: String, sitePackages: String, ignore: [String]) {
+        self.venvRoot = venvRoot
+        self.sitePackages = sitePackages
+        self.ignore = ignore
+    }
+
+    var isEmpty: Bool { byPath.isEmpty }
+    var orderedPaths: [String] { byPath.keys.sorted() }
+    subscript(venvPath: String) -> Expectation? { byPath[venvPath] }
+
+    mutating func remove(_ venvPath: String) {
+        byPath[venvPath] = nil
+    }
+
+    /// site-packages relative to the venv root, e.g. `lib/python3.11/site-packages`.
+    var sitePackagesInVenv: String { Paths.relative(sitePackages, to: venvRoot) }
+
+    /// True when the path (as RECORD writes it) matches one of the target's `ignore` globs.
+    func isIgnored(_ recordPath: String) -> Bool {
+        ignore.contains { Glob.matches($0, recordPath) }
+    }
+
+    /// Adds RECORD's rows. Rows outside the venv are refused with a security warning; RECORD's own
+    /// row and hashless bytecode only mark the path as installed.
+    mutating func addRecord(_ installed: InstalledDistribution, report: inout VerificationReport) {
+        guard let record = installed.record else {
+            report.warn("\(installed.distInfoName) has no RECORD; verifying against the baseline only")
+            return
+        }
+        if record.entries.isEmpty {
+            report.warn("\(installed.distInfoName)/RECORD lists no files; verifying against the baseline only")
+        }
+        for problem in record.problems {
+            report.warn("\(installed.distInfoName)/RECORD \(problem)")
+        }
+        for entry in record.entries {
+            guard let absolute = Self.lexicallyConfined(entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
+            else {
+                report.warn(Self.outsideWarning(entry.path))
+                continue
+            }
+            let venvPath = Paths.relative(absolute, to: venvRoot)
+            ownListed.insert(venvPath)
+            guard !isIgnored(entry.path) else { continue }
+            // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
+            // interpreter rewrites those at will. Any other hashless row is held to existence and size.
+            if entry.hash == nil
+                && (entry.path == installed.distInfoName + "/RECORD" || entry.path.hasSuffix(".pyc"))
+            {
+                continue
+            }
+            byPath[venvPath, default: Expectation(recordPath: entry.path, absolutePath: absolute)].record = entry
+        }
+    }
+
+    mutating func addBaseline(_ manifest: BaselineManifest, report: inout VerificationReport) {
+        for file in manifest.files {
+            let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
+            guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot) else {
+                report.warn(Self.outsideWarning(file.venvPath))
+                continue
+            }
+            ownListed.insert(file.venvPath)
+            guard !isIgnored(file.recordPath) else { continue }
+            byPath[file.venvPath, default: Expectation(recordPath: file.recordPath, absolutePath: absolute)]
+                .baseline = file
+        }
+    }
+
+    /// Reads the RECORD of every other distribution in site-packages, so that files they installed
+    /// are neither extras nor fought over when two distributions ship the same path.
+    /// `sameDistribution` (the watched one, any version) is skipped: its other versions' files are
+    /// not another distribution's.
+    mutating func addOtherDistributions(excluding sameDistribution: String) {
+        for entry in directoryEntries(sitePackages) where entry.hasSuffix(".dist-info") {
+            let stem = entry.dropLast(".dist-info".count)
+            let name = stem.lastIndex(of: "-").map { String(stem[..<$0]) } ?? String(stem)
+            guard InstalledDistribution.normalizeName(name) != sameDistribution else { continue }
+            guard let bytes = try? readWholeFile(sitePackages + "/" + entry + "/RECORD") else { continue }
+            for row in Record(parsing: bytes).entries {
+                guard let absolute = Self.lexicallyConfined(row.path, sitePackages: sitePackages, venvRoot: venvRoot)
+                else { continue }
+                let venvPath = Paths.relative(absolute, to: venvRoot)
+                others[venvPath, default: []].append((entry, row.hash))
+            }
+        }
+        for (venvPath, sharers) in others where byPath[venvPath] != nil {
+            byPath[venvPath]!.sharedWith = sharers
+        }
+    }
+
+    /// The top-level directories of site-packages the distribution's files live in (`tunely` for
+    /// `tunely/server.py`), not its dist-info or `.data` directories.
+    var packageDirectories: [String] {
+        var names = Set<String>()
+        let prefix = sitePackagesInVenv + "/"
+        for venvPath in ownListed where venvPath.hasPrefix(prefix) {
+            let inside = venvPath.dropFirst(prefix.count).split(separator: "/")
+            guard inside.count > 1, let top = inside.first else { continue }
+            if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { continue }
+            names.insert(String(top))
+        }
+        return names.sorted()
+    }
+
+    /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
+    func isInstalled(_ venvPath: String) -> Bool {
+        ownListed.contains(venvPath) || others[venvPath] != nil
+    }
+
+    static func outsideWarning(_ path: String) -> String {
+        "security: \(path.printable) is outside the venv; never read, written or restored"
+    }
+
+    /// The absolute path a RECORD row names, or nil when it is absolute or climbs out of the venv.
+    static func lexicallyConfined(_ recordPath: String, sitePackages: String, venvRoot: String) -> String? {
+        guard !recordPath.hasPrefix("/") else { return nil }
+        let lexical = Paths.normalize(sitePackages + "/" + recordPath)
+        return Paths.isInside(lexical, root: venvRoot) ? lexical : nil
+    }
+}

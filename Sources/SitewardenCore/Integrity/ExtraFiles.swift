@@ -1,0 +1,63 @@
+import Glibc
+
+extension Verifier {
+    /// Importable code in the distribution's package directories that no RECORD and no baseline
+    /// lists: `.py` and `.so` files, and bytecode Python would load without a source (a `.pyc`
+    /// outside `__pycache__`). Interpreter-written `__pycache__` bytecode of an existing source is
+    /// normal; bytecode whose source is gone is extra. Paths matching `ignore` are exempt.
+    func extraFiles(
+        _ expectations: Expectations, baselineUsed: Bool, progress: @escaping @Sendable () -> Void
+    ) -> [FileDrift] {
+        var found = [String]()
+        for directory in expectations.packageDirectories {
+            collectImportable(in: expectations.sitePackages + "/" + directory, depth: 0, into: &found)
+        }
+        let extras = found.map { Paths.relative($0, to: expectations.venvRoot) }.filter { venvPath in
+            !expectations.isInstalled(venvPath)
+                && !expectations.isIgnored(
+                    Paths.relative(expectations.venvRoot + "/" + venvPath, to: expectations.sitePackages))
+        }
+        guard !extras.isEmpty else { return [] }
+
+        let states = FileScanner().observe(extras.map { expectations.venvRoot + "/" + $0 }, progress: progress)
+        return zip(extras, states).map { venvPath, state in
+            var drift = FileDrift(
+                recordPath: Paths.relative(expectations.venvRoot + "/" + venvPath, to: expectations.sitePackages),
+                venvPath: venvPath, kind: .extra, expectedSHA256: nil, expectedSize: nil, actualSHA256: nil,
+                actualSize: nil, disagreesWithRecord: true, disagreesWithBaseline: baselineUsed)
+            if case .present(let facts) = state {
+                drift.actualSHA256 = facts.sha256
+                drift.actualSize = facts.size
+                drift.actualMetadata = FileMetadata(mode: facts.mode, owner: facts.owner, group: facts.group)
+            }
+            return drift
+        }
+    }
+
+    /// Walks `directory` without following symlinks, collecting importable files (absolute paths).
+    private func collectImportable(in directory: String, depth: Int, into found: inout [String]) {
+        // Real packages nest a handful of levels; the bound only stops a pathological tree.
+        guard depth < 64 else { return }
+        let inPycache = Paths.lastComponent(of: directory) == "__pycache__"
+        for name in directoryEntries(directory) {
+            let path = directory + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                collectImportable(in: path, depth: depth + 1, into: &found)
+                continue
+            }
+            if name.hasSuffix(".py") || name.hasSuffix(".so") {
+                found.append(path)
+            } else if name.hasSuffix(".pyc") {
+                // `__pycache__/server.cpython-311.pyc` belongs to `../server.py`.
+                if inPycache, let stem = name.split(separator: ".").first {
+                    let source = Paths.directory(of: directory) + "/" + stem + ".py"
+                    var sourceInfo = stat()
+                    if lstat(source, &sourceInfo) == 0 { continue }
+                }
+                found.append(path)
+            }
+        }
+    }
+}
