@@ -43,7 +43,8 @@ install_unit() {
 }
 
 # The units the suite restarts: one that starts, one whose start fails, one whose start outlasts
-# the suite's deadline. StartLimitIntervalSec=0: the suite restarts them many times in seconds.
+# the suite's deadline (StartLimitIntervalSec=0: restarted many times in seconds), and one whose
+# start limit the suite hits.
 install_test_units() {
     install_unit sw-e2e-ok.service <<'UNIT' || return 1
 [Unit]
@@ -64,6 +65,14 @@ StartLimitIntervalSec=0
 [Service]
 Type=oneshot
 ExecStart=/bin/sleep 30
+UNIT
+    # A start limit that the suite hits on purpose: two starts in a minute, the third refused.
+    install_unit sw-e2e-limited.service <<'UNIT' || return 1
+[Unit]
+StartLimitIntervalSec=60
+StartLimitBurst=2
+[Service]
+ExecStart=/bin/sleep infinity
 UNIT
     in_container systemctl daemon-reload
 }

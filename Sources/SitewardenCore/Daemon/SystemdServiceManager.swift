@@ -10,13 +10,27 @@ public final class SystemdServiceManager: ServiceManager {
 
     public func restart(unit: String) -> Result<String, ServiceManagerError> {
         do {
-            let controller = try self.controller ?? UnitController()
-            self.controller = controller
-            return .success(try controller.restart(unit: unit, timeout: jobTimeout).rawValue)
+            return .success(try connected().restart(unit: unit, timeout: jobTimeout).rawValue)
         } catch {
             // A broken bus connection is not reused; the next restart connects afresh.
             controller = nil
             return .failure(ServiceManagerError(description: "\(error)"))
         }
+    }
+
+    public func serviceResult(unit: String) -> String? {
+        try? connected().serviceResult(unit: unit)
+    }
+
+    public func resetFailed(unit: String) -> Bool {
+        (try? connected().resetFailed(unit: unit)) != nil
+    }
+
+    /// The open connection, or a new one; a broken one is dropped so the next call reconnects.
+    private func connected() throws(UnitControlError) -> UnitController {
+        if let controller { return controller }
+        let controller = try UnitController()
+        self.controller = controller
+        return controller
     }
 }

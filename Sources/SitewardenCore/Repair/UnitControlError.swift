@@ -18,6 +18,7 @@ public struct UnitControlError: Error, Sendable, CustomStringConvertible {
         case loadUnit
         /// Reading a property of the unit with `org.freedesktop.DBus.Properties.Get`.
         case readProperty(String)
+        case resetFailedUnit
 
         public var description: String {
             switch self {
@@ -28,6 +29,7 @@ public struct UnitControlError: Error, Sendable, CustomStringConvertible {
             case .getUnit: "GetUnit"
             case .loadUnit: "LoadUnit"
             case .readProperty(let name): "Get \(name)"
+            case .resetFailedUnit: "ResetFailedUnit"
             }
         }
     }
@@ -79,6 +81,7 @@ public struct UnitControlError: Error, Sendable, CustomStringConvertible {
             case .connect: "connect to systemd"
             case .subscribe, .restartUnit, .waitForJob: "restart \(unit ?? "a unit")"
             case .getUnit, .loadUnit, .readProperty: "read the state of \(unit ?? "a unit")"
+            case .resetFailedUnit: "reset the failed state of \(unit ?? "a unit")"
             }
         let earlier = earlierFailure.map { " (after \($0))" } ?? ""
         return "could not \(action): \(step): \(cause)\(earlier)"

@@ -74,19 +74,36 @@ public final class UnitController {
 
     /// The unit's `ActiveState`: `active`, `inactive`, `failed`, `activating`, …
     public func activeState(unit: String) throws(UnitControlError) -> String {
+        try stringProperty("ActiveState", of: unit, interface: "org.freedesktop.systemd1.Unit")
+    }
+
+    /// A service's `Result`: `success`, `exit-code`, `start-limit-hit`, … It says why a restart job
+    /// ended `failed`: a unit that hit its start limit needs other handling than one that crashed.
+    public func serviceResult(unit: String) throws(UnitControlError) -> String {
+        try stringProperty("Result", of: unit, interface: "org.freedesktop.systemd1.Service")
+    }
+
+    /// Clears the unit's failed state and its start-limit counter, as `systemctl reset-failed` does.
+    public func resetFailed(unit: String) throws(UnitControlError) {
+        try perform(.resetFailedUnit, on: unit) { () throws(BusFailure) in
+            try bus.call("ResetFailedUnit", on: Self.manager, arguments: [unit], timeout: Self.callTimeout) {
+                _ throws(BusFailure) in
+            }
+        }
+    }
+
+    private func stringProperty(
+        _ name: String, of unit: String, interface: String
+    ) throws(UnitControlError) -> String {
         let path = try unitObjectPath(unit)
         let properties = BusObject(
             destination: Self.manager.destination,
             path: path,
             interface: "org.freedesktop.DBus.Properties"
         )
-        return try perform(.readProperty("ActiveState"), on: unit) { () throws(BusFailure) in
-            try bus.call(
-                "Get",
-                on: properties,
-                arguments: ["org.freedesktop.systemd1.Unit", "ActiveState"],
-                timeout: Self.callTimeout
-            ) { reply throws(BusFailure) in
+        return try perform(.readProperty(name), on: unit) { () throws(BusFailure) in
+            try bus.call("Get", on: properties, arguments: [interface, name], timeout: Self.callTimeout) {
+                reply throws(BusFailure) in
                 try reply.enterVariant(holding: "s")
                 return try reply.readString(BusType.string)
             }

@@ -90,6 +90,32 @@ struct UnitControllerSystemdTests {
 
         #expect(try controller.activeState(unit: "sw-e2e-never-loaded.service") == "inactive")
     }
+
+    @Test func unitThatHitsItsStartLimitSaysSoAndResetFailedClearsIt() throws {
+        let controller = try UnitController()
+        let unit = "sw-e2e-limited.service"
+        try? controller.resetFailed(unit: unit)
+
+        // StartLimitBurst=2: the third start within the interval is refused by systemd.
+        var results = [UnitJobResult]()
+        for _ in 0..<3 { results.append(try controller.restart(unit: unit, timeout: .seconds(20))) }
+        let why = try controller.serviceResult(unit: unit)
+        try controller.resetFailed(unit: unit)
+        let afterReset = try controller.restart(unit: unit, timeout: .seconds(20))
+
+        #expect(results == [.done, .done, .failed])
+        #expect(why == "start-limit-hit")
+        #expect(afterReset == .done)
+    }
+
+    @Test func crashedServiceResultIsNotTheStartLimit() throws {
+        let controller = try UnitController()
+
+        let result = try controller.restart(unit: "sw-e2e-fail.service", timeout: .seconds(20))
+
+        #expect(result == .failed)
+        #expect(try controller.serviceResult(unit: "sw-e2e-fail.service") == "exit-code")
+    }
 }
 
 extension UnitControlError.Cause {

@@ -37,4 +37,15 @@ final class ScriptedServiceManager: ServiceManager {
         onRestart()
         return result
     }
+
+    /// What `serviceResult` answers, e.g. `start-limit-hit` after a refused start.
+    var lastServiceResult: String?
+    private(set) var resets: [String] = []
+
+    func serviceResult(unit: String) -> String? { lastServiceResult }
+
+    func resetFailed(unit: String) -> Bool {
+        resets.append(unit)
+        return true
+    }
 }
