@@ -3,7 +3,8 @@
 #   1. installs what is missing (deploy/setup-dev.sh), including the real tunely 0.2.3 from PyPI;
 #   2. unit tests (swift test);
 #   3. unit restarts over sd-bus under real systemd 252 in a container (Tests/e2e/unit-restart.sh);
-#   4. the incident end to end under real systemd, with the release binary (Tests/e2e/incident.sh).
+#   4. the incident end to end under real systemd, with the release binary (Tests/e2e/incident.sh),
+#      once with the root unit and once with the non-root unit and its polkit rule.
 # Prints each suite's own result, then one line "tests: N passed, M failed" over the suites.
 # Under CI=true nothing may skip: a suite that cannot run fails.
 set -uo pipefail
@@ -38,7 +39,10 @@ suite "swift build" swift build --build-tests
 suite "unit tests (swift test)" swift test --skip-build --skip UnitControllerSystemdTests
 suite "release build (static Swift runtime)" swift build -c release --static-swift-stdlib
 suite "unit restarts under real systemd" env SKIP_BUILD=1 bash Tests/e2e/unit-restart.sh
-suite "the incident under real systemd" env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/incident.sh
+suite "the incident under real systemd (root unit)" \
+    env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/incident.sh
+suite "the incident under real systemd (non-root unit, polkit)" \
+    env SITEWARDEN_BIN="$repo/.build/release/sitewarden" SITEWARDEN_VARIANT=nonroot bash Tests/e2e/incident.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then

@@ -7,6 +7,9 @@
 #
 #   SITEWARDEN_BIN=/path/to/sitewarden   also run the sitewarden steps (c and e); without it the
 #                                        run stops after the damage step (d) and says so
+#   SITEWARDEN_VARIANT=nonroot           run sitewarden as its own unprivileged user, with
+#                                        deploy/sitewarden-nonroot.service and the polkit rule
+#                                        deploy/50-sitewarden.rules (default: root, the root unit)
 #   CI=true                              a host that cannot run the container fails the run
 #                                        instead of skipping it
 #
@@ -29,6 +32,7 @@ readonly SERVER_PY=$VENV/lib/python3.11/site-packages/tunely/server.py
 readonly INFO_URL=http://127.0.0.1:8083/api/info
 readonly FULL_LINES=1361 KEEP_LINES=562
 readonly CONFIG=/etc/sitewarden/config.toml
+readonly VARIANT=${SITEWARDEN_VARIANT:-root}
 readonly EVENTS=(SITEWARDEN_DRIFT_FOUND SITEWARDEN_RESTORE_DONE SITEWARDEN_UNIT_RESTARTED SITEWARDEN_PROBE_RECOVERED)
 
 started=$SECONDS
@@ -212,6 +216,14 @@ sitewarden_libraries_resolve() {
     ! grep 'not found' <<<"$out"
 }
 
+# True when sitewarden's main process runs with a uid other than 0.
+sitewarden_runs_unprivileged() {
+    local pid uid
+    pid=$(unit_property sitewarden MainPID)
+    uid=$(in_container ps -o uid= -p "$pid" | tr -d ' ')
+    [[ -n $uid && $uid != 0 ]]
+}
+
 # sitewarden_signal SIG: signals sitewarden's main process.
 sitewarden_signal() {
     in_container systemctl kill --kill-whom=main --signal="$1" sitewarden
@@ -269,8 +281,22 @@ step_c_start_sitewarden() {
     require "install $SITEWARDEN_BIN as /usr/local/bin/sitewarden" \
         container_copy "$SITEWARDEN_BIN" /usr/local/bin/sitewarden 0755
     check "sitewarden's shared libraries resolve in the container" sitewarden_libraries_resolve
-    require "install sitewarden.service" \
-        container_copy "$REPO/deploy/sitewarden.service" /etc/systemd/system/sitewarden.service 0644
+    local unit_file=$REPO/deploy/sitewarden.service as_sitewarden=()
+    if [[ $VARIANT == nonroot ]]; then
+        say "Non-root variant: sitewarden runs as the system user sitewarden, which owns the venv;" \
+            "polkit lets that user restart as-dispatch.service and nothing else."
+        require "create the sitewarden system user" in_container useradd --system --user-group \
+            --no-create-home --shell /usr/sbin/nologin sitewarden
+        require "the sitewarden user owns the venv" in_container chown -R sitewarden:sitewarden "$VENV"
+        require "the sitewarden user owns its state directory" \
+            in_container install -d -o sitewarden -g sitewarden -m 0700 /var/lib/sitewarden
+        require "install the polkit rule" container_copy "$REPO/deploy/50-sitewarden.rules" \
+            /etc/polkit-1/rules.d/50-sitewarden.rules 0644
+        unit_file=$REPO/deploy/sitewarden-nonroot.service
+        as_sitewarden=(runuser -u sitewarden --)
+    fi
+    require "install sitewarden.service ($VARIANT variant)" \
+        container_copy "$unit_file" /etc/systemd/system/sitewarden.service 0644
     require "install sitewarden.catalog" \
         container_copy "$REPO/deploy/sitewarden.catalog" /usr/lib/systemd/catalog/sitewarden.catalog 0644
     check "journalctl --update-catalog" in_container journalctl --update-catalog
@@ -278,9 +304,12 @@ step_c_start_sitewarden() {
     in_container systemctl daemon-reload
     check "systemd-analyze verify sitewarden.service" \
         in_container systemd-analyze verify --recursive-errors=no --man=no sitewarden.service
-    require "sitewarden baseline exits 0" in_container sitewarden baseline --config "$CONFIG"
+    require "sitewarden baseline exits 0" in_container "${as_sitewarden[@]}" sitewarden baseline --config "$CONFIG"
     require "systemctl start sitewarden (returns after READY=1)" in_container systemctl start sitewarden
     check "sitewarden is active" in_container systemctl is-active --quiet sitewarden
+    if [[ $VARIANT == nonroot ]]; then
+        check "sitewarden's main process is not root" sitewarden_runs_unprivileged
+    fi
     show systemctl status sitewarden
 }
 

@@ -40,8 +40,9 @@
 
 # libsystemd0, libcurl4, libssl3 and libstdc++6 are the dynamic dependencies of a sitewarden
 # built with a static Swift runtime. procps brings /bin/kill, which sitewarden.service's
-# ExecReload= uses, as on any Debian server (minbase leaves it out).
-readonly _CT_PACKAGES=systemd,systemd-sysv,dbus,python3,curl,ca-certificates,libcurl4,libssl3,libstdc++6,libsystemd0,procps
+# ExecReload= uses, as on any Debian server (minbase leaves it out). polkitd answers whether the
+# non-root variant may restart a unit (deploy/50-sitewarden.rules); it needs logind (libpam-systemd).
+readonly _CT_PACKAGES=systemd,systemd-sysv,dbus,python3,curl,ca-certificates,libcurl4,libssl3,libstdc++6,libsystemd0,procps,libpam-systemd,polkitd
 readonly _CT_STAMP=.sitewarden-e2e-packages
 readonly _CT_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 readonly _CT_ENV=(
