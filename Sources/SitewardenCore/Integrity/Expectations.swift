@@ -20,8 +20,8 @@ struct Expectations {
     private(set) var byPath: [String: Expectation] = [:]
     /// venv-relative paths the watched distribution's RECORD or baseline names, hashless rows included.
     private(set) var ownListed: Set<String> = []
-    /// Other distributions' RECORD rows by venv-relative path.
-    private var others: [String: [(distInfo: String, hash: RecordHash?)]] = [:]
+    /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
+    private var others: (index: SitePackagesIndex, excluding: String)?
 
     init(venvRoot: String, sitePackages: String, ignore: [String]) {
         self.venvRoot = venvRoot
@@ -95,22 +95,13 @@ struct Expectations {
     /// Reads the RECORD of every other distribution in site-packages, so that files they installed
     /// are neither extras nor fought over when two distributions ship the same path.
     /// `sameDistribution` (the watched one, any version) is skipped: its other versions' files are
-    /// not another distribution's.
+    /// not another distribution's. The RECORDs are parsed once for all the targets of a venv.
     mutating func addOtherDistributions(excluding sameDistribution: String) {
-        for entry in directoryEntries(sitePackages) where entry.hasSuffix(".dist-info") {
-            let stem = entry.dropLast(".dist-info".count)
-            let name = stem.lastIndex(of: "-").map { String(stem[..<$0]) } ?? String(stem)
-            guard InstalledDistribution.normalizeName(name) != sameDistribution else { continue }
-            guard let bytes = try? readWholeFile(sitePackages + "/" + entry + "/RECORD") else { continue }
-            for row in Record(parsing: bytes).entries {
-                guard let absolute = Self.lexicallyConfined(row.path, sitePackages: sitePackages, venvRoot: venvRoot)
-                else { continue }
-                let venvPath = Paths.relative(absolute, to: venvRoot)
-                others[venvPath, default: []].append((entry, row.hash))
-            }
-        }
-        for (venvPath, sharers) in others where byPath[venvPath] != nil {
-            byPath[venvPath]!.sharedWith = sharers
+        let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        others = (index, sameDistribution)
+        let shared = byPath.keys.filter { index.listedByOther($0, than: sameDistribution) }
+        for venvPath in shared {
+            byPath[venvPath]!.sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
         }
     }
 
@@ -130,7 +121,7 @@ struct Expectations {
 
     /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
     func isInstalled(_ venvPath: String) -> Bool {
-        ownListed.contains(venvPath) || others[venvPath] != nil
+        ownListed.contains(venvPath) || others.map { $0.index.listedByOther(venvPath, than: $0.excluding) } == true
     }
 
     static func outsideWarning(_ path: String) -> String {
