@@ -108,15 +108,19 @@ struct Expectations {
     /// The top-level directories of site-packages the distribution's files live in (`tunely` for
     /// `tunely/server.py`), not its dist-info or `.data` directories.
     var packageDirectories: [String] {
-        var names = Set<String>()
+        var names = Set<Substring>()
         let prefix = sitePackagesInVenv + "/"
         for venvPath in ownListed where venvPath.hasPrefix(prefix) {
-            let inside = venvPath.dropFirst(prefix.count).split(separator: "/")
-            guard inside.count > 1, let top = inside.first else { continue }
+            let inside = venvPath.utf8.dropFirst(prefix.utf8.count)
+            // Only the first component matters, and only when something lies below it.
+            guard let slash = inside.firstIndex(of: UInt8(ascii: "/")), slash != inside.startIndex,
+                inside.index(after: slash) != inside.endIndex
+            else { continue }
+            let top = Substring(venvPath.utf8[inside.startIndex..<slash])
             if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { continue }
-            names.insert(String(top))
+            names.insert(top)
         }
-        return names.sorted()
+        return names.map(String.init).sorted()
     }
 
     /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
