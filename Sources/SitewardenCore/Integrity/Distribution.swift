@@ -134,6 +134,21 @@ func directoryEntries(_ path: String) -> [String] {
     return names.sorted()
 }
 
+/// The names in a directory with their `d_type` (`DT_UNKNOWN` where the filesystem does not
+/// say), without `.` and `..`, sorted by name; empty when it cannot be read.
+func directoryEntriesWithTypes(_ path: String) -> [(name: String, type: UInt8)] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var entries = [(name: String, type: UInt8)]()
+    while let entry = readdir(directory) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
+    }
+    return entries.sorted { $0.name < $1.name }
+}
+
 /// Reads a whole metadata file: RECORD, a manifest, a status file. Package files are streamed instead.
 /// 64 MiB is far beyond any real RECORD (tunely's is 1.6 KB, numpy's 90 KB).
 func readWholeFile(_ path: String) throws(SystemError) -> [UInt8] {

@@ -20,8 +20,8 @@ struct Expectations {
     private(set) var byPath: [String: Expectation] = [:]
     /// venv-relative paths the watched distribution's RECORD or baseline names, hashless rows included.
     private(set) var ownListed: Set<String> = []
-    /// Other distributions' RECORD rows by venv-relative path.
-    private var others: [String: [(distInfo: String, hash: RecordHash?)]] = [:]
+    /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
+    private var others: (index: SitePackagesIndex, excluding: String)?
 
     init(venvRoot: String, sitePackages: String, ignore: [String]) {
         self.venvRoot = venvRoot
@@ -95,42 +95,37 @@ struct Expectations {
     /// Reads the RECORD of every other distribution in site-packages, so that files they installed
     /// are neither extras nor fought over when two distributions ship the same path.
     /// `sameDistribution` (the watched one, any version) is skipped: its other versions' files are
-    /// not another distribution's.
+    /// not another distribution's. The RECORDs are parsed once for all the targets of a venv.
     mutating func addOtherDistributions(excluding sameDistribution: String) {
-        for entry in directoryEntries(sitePackages) where entry.hasSuffix(".dist-info") {
-            let stem = entry.dropLast(".dist-info".count)
-            let name = stem.lastIndex(of: "-").map { String(stem[..<$0]) } ?? String(stem)
-            guard InstalledDistribution.normalizeName(name) != sameDistribution else { continue }
-            guard let bytes = try? readWholeFile(sitePackages + "/" + entry + "/RECORD") else { continue }
-            for row in Record(parsing: bytes).entries {
-                guard let absolute = Self.lexicallyConfined(row.path, sitePackages: sitePackages, venvRoot: venvRoot)
-                else { continue }
-                let venvPath = Paths.relative(absolute, to: venvRoot)
-                others[venvPath, default: []].append((entry, row.hash))
-            }
-        }
-        for (venvPath, sharers) in others where byPath[venvPath] != nil {
-            byPath[venvPath]!.sharedWith = sharers
+        let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        others = (index, sameDistribution)
+        let shared = byPath.keys.filter { index.listedByOther($0, than: sameDistribution) }
+        for venvPath in shared {
+            byPath[venvPath]!.sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
         }
     }
 
     /// The top-level directories of site-packages the distribution's files live in (`tunely` for
     /// `tunely/server.py`), not its dist-info or `.data` directories.
     var packageDirectories: [String] {
-        var names = Set<String>()
+        var names = Set<Substring>()
         let prefix = sitePackagesInVenv + "/"
         for venvPath in ownListed where venvPath.hasPrefix(prefix) {
-            let inside = venvPath.dropFirst(prefix.count).split(separator: "/")
-            guard inside.count > 1, let top = inside.first else { continue }
+            let inside = venvPath.utf8.dropFirst(prefix.utf8.count)
+            // Only the first component matters, and only when something lies below it.
+            guard let slash = inside.firstIndex(of: UInt8(ascii: "/")), slash != inside.startIndex,
+                inside.index(after: slash) != inside.endIndex
+            else { continue }
+            let top = Substring(venvPath.utf8[inside.startIndex..<slash])
             if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { continue }
-            names.insert(String(top))
+            names.insert(top)
         }
-        return names.sorted()
+        return names.map(String.init).sorted()
     }
 
     /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
     func isInstalled(_ venvPath: String) -> Bool {
-        ownListed.contains(venvPath) || others[venvPath] != nil
+        ownListed.contains(venvPath) || others.map { $0.index.listedByOther(venvPath, than: $0.excluding) } == true
     }
 
     static func outsideWarning(_ path: String) -> String {

@@ -39,11 +39,16 @@ extension Verifier {
         // Real packages nest a handful of levels; the bound only stops a pathological tree.
         guard depth < 64 else { return }
         let inPycache = Paths.lastComponent(of: directory) == "__pycache__"
-        for name in directoryEntries(directory) {
+        for (name, type) in directoryEntriesWithTypes(directory) {
             let path = directory + "/" + name
-            var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
-            if info.st_mode & S_IFMT == S_IFDIR {
+            // readdir's type spares an lstat per file; filesystems that do not fill it in get one.
+            var isDirectory = type == UInt8(DT_DIR)
+            if type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                guard lstat(path, &info) == 0 else { continue }
+                isDirectory = info.st_mode & S_IFMT == S_IFDIR
+            }
+            if isDirectory {
                 collectImportable(in: path, depth: depth + 1, into: &found)
                 continue
             }

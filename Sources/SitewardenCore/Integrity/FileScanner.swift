@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -13,13 +14,12 @@ struct ScanStatistics: Sendable, Equatable {
 
 /// Observes many files at once: what is on disk at each path (digest, size, metadata).
 ///
-/// The engine under verification. Files are hashed on `workers` threads (the calling thread is
-/// one of them), each with its own SHA-256 context and fixed buffer, and results come back in
+/// The engine under verification. Files are hashed on `workers` threads, each with its own SHA-256 context and fixed buffer, and results come back in
 /// input order. With a cache, a file whose stamp (size, mtime, ctime, inode, device) is what it
 /// was when last hashed keeps its digest without being read; every `fullRehashEvery`-th scan
-/// hashes everything regardless, since a privileged writer can set mtime back. Each worker reads
-/// through a `StallGuard`: a read that makes no progress for `readTimeout` (a hung NFS or FUSE
-/// mount) is given up as `unreadable` for this scan, and that worker continues on a fresh thread.
+/// hashes everything regardless, since a privileged writer can set mtime back. The calling thread
+/// watches the workers: a read that makes no progress for `readTimeout` (a hung NFS or FUSE
+/// mount) is given up as `unreadable` for this scan, and a fresh thread takes over the rest.
 public final class FileScanner {
     public let workers: Int
     let cache: ScanCache?
@@ -27,13 +27,11 @@ public final class FileScanner {
     /// A file changed this recently is not remembered: a second write within the same timestamp
     /// tick would leave its stamp as it is. Two seconds covers filesystems with coarse timestamps.
     var racyWindowNanoseconds: Int64 = 2_000_000_000
-    private let lanes: [ScanLane]
+    let readTimeout: Duration
     private(set) var lastScan = ScanStatistics()
 
     /// Test seam: passed to every hasher (runs between the last read and the second `fstat`).
-    var afterHashing: ((Int32) -> Void)? {
-        didSet { for lane in lanes { lane.afterHashing = afterHashing } }
-    }
+    var afterHashing: ((Int32) -> Void)?
 
     /// A scanner that hashes every file every time.
     public convenience init(
@@ -50,7 +48,7 @@ public final class FileScanner {
         self.workers = workers
         self.cache = cache
         self.fullRehashEvery = fullRehashEvery
-        self.lanes = (0..<workers).map { _ in ScanLane(readTimeout: readTimeout) }
+        self.readTimeout = readTimeout
     }
 
     /// A scanner that keeps `target`'s cache under the configured state directory, or none when
@@ -72,10 +70,9 @@ public final class FileScanner {
         let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
         let full = previous == nil || scansSinceFull >= fullRehashEvery
         let job = ScanJob(
-            paths: paths, trusted: full ? [:] : previous?.entries ?? [:], lanes: lanes, progress: progress)
-        defer { job.release() }
-
-        WorkerThreads.run(min(workers, max(paths.count, 1))) { worker in job.work(as: worker) }
+            paths: paths, trusted: full ? [:] : previous?.entries ?? [:], readTimeout: readTimeout,
+            afterHashing: afterHashing, progress: progress)
+        job.run(workers: min(workers, max(paths.count, 1)))
 
         lastScan = job.statistics(fullRehash: full)
         if let cache {
@@ -98,64 +95,206 @@ public final class FileScanner {
     }
 }
 
-/// One scan shared by its worker threads. Each index is claimed by exactly one worker through
-/// `next`, and each worker uses only its own hasher, so the slots need no lock; joining the
-/// threads publishes them to the caller.
+/// One scan shared by its worker threads, and watched by the calling thread.
+///
+/// Every file is read on a worker thread; the caller only waits, beats `progress` every
+/// `pollInterval`, and gives up on a worker whose read has made no progress for `readTimeout`
+/// (a hung NFS or FUSE mount): that file is `unreadable` for this scan, the stuck thread is
+/// abandoned (whatever it returns with is dropped), and a fresh worker takes over the rest.
+///
+/// An earlier design handed every file from the scanning thread to a guard thread and back: two
+/// context switches per file, more CPU than hashing a small file. Here a worker pulls file after
+/// file itself and only a stall costs a thread.
 private final class ScanJob: @unchecked Sendable {
     let paths: [String]
     let trusted: [String: ScanCache.Entry]
-    let lanes: [ScanLane]
     let progress: @Sendable () -> Void
-    private let next = Atomic<Int>(0)
+    let readTimeout: Duration
+    let afterHashing: ((Int32) -> Void)?
+    /// Which index each worker is reading (-1: none), who was abandoned, and the totals. Taken
+    /// twice per file: uncontended, far cheaper than the read it brackets.
+    private let book: Mutex<Book>
+    /// Signalled once every index has a result.
+    private let finished = DispatchSemaphore(value: 0)
     private let stateSlots: UnsafeMutableBufferPointer<FileState>
     private let entrySlots: UnsafeMutableBufferPointer<ScanCache.Entry?>
-    private let workerStatistics: UnsafeMutableBufferPointer<ScanStatistics>
+
+    private struct Book {
+        var next = 0
+        var completed = 0
+        var inFlight: [Int] = []
+        var abandoned: [Bool] = []
+        var statistics = ScanStatistics()
+    }
+
+    /// One worker thread's tools: its hasher and the count of its steps the caller watches.
+    /// `@unchecked Sendable`: the hasher is used by the worker's own thread only.
+    final class Worker: @unchecked Sendable {
+        let number: Int
+        let hasher: FileHasher
+        let steps = Atomic<UInt64>(0)
+
+        init(number: Int, afterHashing: ((Int32) -> Void)?) {
+            self.number = number
+            let hasher = FileHasher()
+            hasher.afterHashing = afterHashing
+            self.hasher = hasher
+        }
+    }
 
     init(
-        paths: [String], trusted: [String: ScanCache.Entry], lanes: [ScanLane],
-        progress: @escaping @Sendable () -> Void
+        paths: [String], trusted: [String: ScanCache.Entry], readTimeout: Duration,
+        afterHashing: ((Int32) -> Void)?, progress: @escaping @Sendable () -> Void
     ) {
         self.paths = paths
         self.trusted = trusted
-        self.lanes = lanes
+        self.readTimeout = readTimeout
+        self.afterHashing = afterHashing
         self.progress = progress
+        book = Mutex(Book())
         stateSlots = .allocate(capacity: paths.count)
         stateSlots.initialize(repeating: .missing)
         entrySlots = .allocate(capacity: paths.count)
         entrySlots.initialize(repeating: nil)
-        workerStatistics = .allocate(capacity: lanes.count)
-        workerStatistics.initialize(repeating: ScanStatistics())
     }
 
-    func release() {
+    /// An abandoned worker may return long after the scan; the slots live as long as it does.
+    deinit {
         stateSlots.deinitialize().deallocate()
         entrySlots.deinitialize().deallocate()
-        workerStatistics.deinitialize().deallocate()
     }
 
-    func work(as worker: Int) {
-        let lane = lanes[worker]
-        var statistics = ScanStatistics()
-        while true {
-            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard index < paths.count else { break }
-            let path = paths[index]
-            if let entry = trusted[path], let facts = unchanged(path, entry) {
-                stateSlots[index] = .present(facts)
-                entrySlots[index] = entry
-                statistics.fromCache += 1
-            } else {
-                let (state, stamp) = lane.observe(path, progress: progress)
-                stateSlots[index] = state
-                if case .present(let facts) = state, let stamp {
-                    entrySlots[index] = ScanCache.Entry(stamp: stamp, digest: facts.sha256)
-                    statistics.bytesHashed += facts.size
+    /// Observes every path on `workers` threads and waits for them, watching for stalled reads.
+    func run(workers: Int) {
+        guard !paths.isEmpty else { return }
+        var watched = [(worker: Worker, steps: UInt64, since: ContinuousClock.Instant)]()
+        for _ in 0..<workers {
+            if let worker = start() { watched.append((worker, 0, .now)) }
+        }
+        guard !watched.isEmpty else {
+            // No thread could be created: read here, unguarded, rather than not at all.
+            work(on: newWorker())
+            return
+        }
+        let poll = DispatchTimeInterval.nanoseconds(Int(StallGuard.pollInterval.wholeNanoseconds))
+        while finished.wait(timeout: .now() + poll) == .timedOut {
+            progress()
+            for slot in watched.indices {
+                let steps = watched[slot].worker.steps.load(ordering: .relaxed)
+                if steps != watched[slot].steps {
+                    watched[slot].steps = steps
+                    watched[slot].since = .now
+                } else if watched[slot].since.duration(to: .now) >= readTimeout {
+                    watched[slot].since = .now
+                    guard abandon(watched[slot].worker) else { continue }
+                    guard let replacement = start() else {
+                        // No thread for the rest: read it here, unguarded, rather than never finish.
+                        work(on: newWorker())
+                        continue
+                    }
+                    watched[slot] = (replacement, 0, .now)
                 }
-                statistics.hashed += 1
             }
+        }
+    }
+
+    private func newWorker() -> Worker {
+        book.withLock { book in
+            book.inFlight.append(-1)
+            book.abandoned.append(false)
+            return Worker(number: book.inFlight.count - 1, afterHashing: afterHashing)
+        }
+    }
+
+    /// A detached thread working through the paths; nil when none could be created.
+    private func start() -> Worker? {
+        let worker = newWorker()
+        let context = Unmanaged.passRetained(Work { [self] in work(on: worker) }).toOpaque()
+        var thread = pthread_t()
+        let started = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<Work>.fromOpaque(context!).takeRetainedValue().body()
+                return nil
+            }, context)
+        guard started == 0 else {
+            Unmanaged<Work>.fromOpaque(context).release()
+            return nil
+        }
+        pthread_detach(thread)
+        return worker
+    }
+
+    private func work(on worker: Worker) {
+        let advanced: @Sendable () -> Void = { [progress] in
+            _ = worker.steps.add(1, ordering: .relaxed)
             progress()
         }
-        workerStatistics[worker] = statistics
+        while let index = claim(for: worker) {
+            let path = paths[index]
+            if let entry = trusted[path], let facts = unchanged(path, entry) {
+                guard publish(index, by: worker, state: .present(facts), entry: entry, hashedBytes: nil) else { return }
+            } else {
+                let (state, stamp) = worker.hasher.observe(path, progress: advanced)
+                var entry: ScanCache.Entry?
+                var bytes = 0
+                if case .present(let facts) = state, let stamp {
+                    entry = ScanCache.Entry(stamp: stamp, digest: facts.sha256)
+                    bytes = facts.size
+                }
+                guard publish(index, by: worker, state: state, entry: entry, hashedBytes: bytes) else { return }
+            }
+            advanced()
+        }
+    }
+
+    private func claim(for worker: Worker) -> Int? {
+        book.withLock { book in
+            guard !book.abandoned[worker.number], book.next < paths.count else { return nil }
+            defer { book.next += 1 }
+            book.inFlight[worker.number] = book.next
+            return book.next
+        }
+    }
+
+    /// Stores a result unless the caller gave up on this worker meanwhile; false then.
+    private func publish(
+        _ index: Int, by worker: Worker, state: FileState, entry: ScanCache.Entry?, hashedBytes: Int?
+    ) -> Bool {
+        let done = book.withLock { book -> Bool? in
+            guard !book.abandoned[worker.number] else { return nil }
+            stateSlots[index] = state
+            entrySlots[index] = entry
+            book.inFlight[worker.number] = -1
+            if let hashedBytes {
+                book.statistics.hashed += 1
+                book.statistics.bytesHashed += hashedBytes
+            } else {
+                book.statistics.fromCache += 1
+            }
+            book.completed += 1
+            return book.completed == paths.count
+        }
+        guard let done else { return false }
+        if done { finished.signal() }
+        return true
+    }
+
+    /// Gives up on `worker`'s read in flight; false when it has none (it is between files or done).
+    private func abandon(_ worker: Worker) -> Bool {
+        let done = book.withLock { book -> Bool? in
+            let index = book.inFlight[worker.number]
+            guard index >= 0 else { return nil }
+            book.abandoned[worker.number] = true
+            book.inFlight[worker.number] = -1
+            stateSlots[index] = .unreadable(StallGuard.timedOut(paths[index], after: readTimeout))
+            book.statistics.hashed += 1
+            book.completed += 1
+            return book.completed == paths.count
+        }
+        guard let done else { return false }
+        if done { finished.signal() }
+        return true
     }
 
     /// The remembered facts when `path` is still the regular file it was when hashed.
@@ -169,73 +308,19 @@ private final class ScanJob: @unchecked Sendable {
             group: info.st_gid)
     }
 
-    var states: [FileState] { Array(stateSlots) }
-    var remembered: [ScanCache.Entry?] { Array(entrySlots) }
+    /// Read after `run` returns: every slot has been written under the lock by then.
+    var states: [FileState] { book.withLock { _ in Array(stateSlots) } }
+    var remembered: [ScanCache.Entry?] { book.withLock { _ in Array(entrySlots) } }
 
     func statistics(fullRehash: Bool) -> ScanStatistics {
-        var total = ScanStatistics(files: paths.count, fullRehash: fullRehash)
-        for worker in workerStatistics {
-            total.hashed += worker.hashed
-            total.fromCache += worker.fromCache
-            total.bytesHashed += worker.bytesHashed
-        }
+        var total = book.withLock { $0.statistics }
+        total.files = paths.count
+        total.fullRehash = fullRehash
         return total
-    }
-}
-
-/// Runs a body on several POSIX threads at once and waits for all of them.
-enum WorkerThreads {
-    /// Runs `body(worker)` for `worker` in `0..<count`, worker 0 on the calling thread. A thread
-    /// that cannot be created leaves its share to the others (work is pulled, not assigned).
-    static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        var threads = [pthread_t]()
-        for worker in 1..<max(count, 1) {
-            let context = Unmanaged.passRetained(Work { body(worker) }).toOpaque()
-            var thread = pthread_t()
-            let started = pthread_create(
-                &thread, nil,
-                { context in
-                    Unmanaged<Work>.fromOpaque(context!).takeRetainedValue().body()
-                    return nil
-                }, context)
-            if started == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<Work>.fromOpaque(context).release()
-            }
-        }
-        body(0)
-        for thread in threads { pthread_join(thread, nil) }
     }
 
     private final class Work: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-}
-
-/// One worker's tools: a hasher, and the guard that gives up on a read that stalls.
-///
-/// A stalled read keeps its thread and its hasher forever; the lane continues with new ones.
-final class ScanLane: @unchecked Sendable {
-    private var hasher = FileHasher()
-    private let stallGuard: StallGuard
-    var afterHashing: ((Int32) -> Void)? {
-        didSet { hasher.afterHashing = afterHashing }
-    }
-
-    init(readTimeout: Duration) {
-        stallGuard = StallGuard(deadline: readTimeout)
-    }
-
-    func observe(_ path: String, progress: @escaping @Sendable () -> Void) -> (FileState, FileStamp?) {
-        let hasher = self.hasher
-        let result = stallGuard.run(waiting: progress) { advanced in hasher.observe(path, progress: advanced) }
-        guard let result else {
-            self.hasher = FileHasher()
-            self.hasher.afterHashing = afterHashing
-            return (.unreadable(StallGuard.timedOut(path, after: stallGuard.deadline)), nil)
-        }
-        return (result.state, result.stamp)
     }
 }

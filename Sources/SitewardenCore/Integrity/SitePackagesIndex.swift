@@ -1,0 +1,123 @@
+import Glibc
+import Synchronization
+
+/// Every path the RECORDs of one site-packages directory list, parsed once and shared by all the
+/// targets of that venv.
+///
+/// Each target must know what the other distributions installed (extra files, shared namespace
+/// files), which read every other RECORD once per target: with 58 targets in one venv, 58 × 57
+/// RECORDs were parsed per check, more than half of its CPU time. The index is built once and kept
+/// while the site-packages listing and every RECORD's stamp (size, mtime, ctime, inode, device)
+/// are what they were, the same trust the scan cache places in a file's stamp.
+///
+/// Hashes are not kept: a row is named by its RECORD and its place there, and read again in the
+/// rare case it is needed (a path two distributions share, or one the baseline expects).
+final class SitePackagesIndex: Sendable {
+    /// One dist-info directory and the stamp of its RECORD when it was read (nil: no RECORD).
+    struct Source: Sendable, Equatable {
+        var distInfo: String
+        /// `normalizeName` of the distribution name in the directory's name.
+        var distribution: String
+        var stamp: FileStamp?
+    }
+
+    /// A row: which source's RECORD, and its place among that RECORD's parsed entries.
+    private struct Row: Sendable {
+        var source: Int32
+        var entry: Int32
+    }
+
+    let sitePackages: String
+    let sources: [Source]
+    /// Paths exactly one row lists (nearly all of them).
+    private let single: [String: Row]
+    /// Paths several rows list, in listing order.
+    private let several: [String: [Row]]
+
+    private init(sitePackages: String, sources: [Source], single: [String: Row], several: [String: [Row]]) {
+        self.sitePackages = sitePackages
+        self.sources = sources
+        self.single = single
+        self.several = several
+    }
+
+    /// True when some RECORD of a distribution other than `distribution` (normalized) lists `venvPath`.
+    func listedByOther(_ venvPath: String, than distribution: String) -> Bool {
+        if let row = single[venvPath] { return sources[Int(row.source)].distribution != distribution }
+        return several[venvPath]?.contains { sources[Int($0.source)].distribution != distribution } ?? false
+    }
+
+    /// The rows other distributions' RECORDs have for `venvPath`, in dist-info order, with their hashes.
+    func rows(for venvPath: String, otherThan distribution: String) -> [(distInfo: String, hash: RecordHash?)] {
+        let rows = single[venvPath].map { [$0] } ?? several[venvPath] ?? []
+        return rows.compactMap { row in
+            let source = sources[Int(row.source)]
+            guard source.distribution != distribution else { return nil }
+            return (source.distInfo, hash(of: row))
+        }
+    }
+
+    /// A row's hash, from its RECORD read again; nil when the RECORD changed since (the row is
+    /// then no longer the one indexed, and the next verification rebuilds the index).
+    private func hash(of row: Row) -> RecordHash? {
+        let source = sources[Int(row.source)]
+        guard let bytes = try? readWholeFile(sitePackages + "/" + source.distInfo + "/RECORD") else { return nil }
+        let entries = Record(parsing: bytes).entries
+        guard Int(row.entry) < entries.count else { return nil }
+        return entries[Int(row.entry)].hash
+    }
+
+    // MARK: Building and reuse
+
+    private static let cache = Mutex<[String: SitePackagesIndex]>([:])
+
+    /// The index of `sitePackages` (absolute, resolved) inside `venvRoot`: the one built before
+    /// when nothing it was built from has changed, a new one otherwise.
+    static func of(sitePackages: String, venvRoot: String) -> SitePackagesIndex {
+        let sources = currentSources(sitePackages)
+        let key = venvRoot + "\u{0}" + sitePackages
+        if let kept = cache.withLock({ $0[key] }), kept.sources == sources { return kept }
+        // The old index is dropped first: two of a large venv need not be alive at once.
+        cache.withLock { $0[key] = nil }
+        let built = build(sources, sitePackages: sitePackages, venvRoot: venvRoot)
+        cache.withLock { $0[key] = built }
+        return built
+    }
+
+    /// The dist-info directories of `sitePackages` and their RECORDs' stamps, as they are now.
+    private static func currentSources(_ sitePackages: String) -> [Source] {
+        directoryEntries(sitePackages).compactMap { entry in
+            guard entry.hasSuffix(".dist-info") else { return nil }
+            let stem = entry.dropLast(".dist-info".count)
+            let name = stem.lastIndex(of: "-").map { String(stem[..<$0]) } ?? String(stem)
+            var info = stat()
+            let record = sitePackages + "/" + entry + "/RECORD"
+            let stamp = lstat(record, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? FileStamp(info) : nil
+            return Source(distInfo: entry, distribution: InstalledDistribution.normalizeName(name), stamp: stamp)
+        }
+    }
+
+    private static func build(_ sources: [Source], sitePackages: String, venvRoot: String) -> SitePackagesIndex {
+        var single = [String: Row]()
+        var several = [String: [Row]]()
+        for (number, source) in sources.enumerated() where source.stamp != nil {
+            guard let bytes = try? readWholeFile(sitePackages + "/" + source.distInfo + "/RECORD") else { continue }
+            for (place, entry) in Record(parsing: bytes).entries.enumerated() {
+                guard
+                    let absolute = Expectations.lexicallyConfined(
+                        entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
+                else { continue }
+                let venvPath = Paths.relative(absolute, to: venvRoot)
+                let row = Row(source: Int32(number), entry: Int32(place))
+                if let first = single.removeValue(forKey: venvPath) {
+                    several[venvPath] = [first, row]
+                } else if several[venvPath] != nil {
+                    several[venvPath]!.append(row)
+                } else {
+                    single[venvPath] = row
+                }
+            }
+        }
+        return SitePackagesIndex(sitePackages: sitePackages, sources: sources, single: single, several: several)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import SitewardenCore
+
+@Suite("The shared RECORD index and the scan workers' watch for stalled reads")
+struct ScanEngineTests {
+    @Test func theIndexIsBuiltOnceAndRebuiltWhenARecordChanges() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let other = SmallDistribution(name: "helper", version: "1.0", files: [("helper/__init__.py", [0x23])])
+        try other.install(into: scratch.sitePackages)
+        let venvRoot = try Paths.realPath(scratch.venv)
+        let sitePackages = try Paths.realPath(scratch.sitePackages)
+        let helperFile = Paths.relative(sitePackages + "/helper/__init__.py", to: venvRoot)
+        let added = Paths.relative(sitePackages + "/helper/added.py", to: venvRoot)
+
+        let first = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        let again = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        let record = scratch.sitePackages + "/" + other.distInfo + "/RECORD"
+        try Files.create(
+            record, Array((try String(contentsOfFile: record, encoding: .utf8) + "helper/added.py,,\n").utf8),
+            mode: 0o644)
+        let rebuilt = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+
+        #expect(first === again)
+        #expect(first.listedByOther(helperFile, than: "tunely"))
+        #expect(!first.listedByOther(helperFile, than: "helper"))
+        #expect(!first.listedByOther(added, than: "tunely"))
+        #expect(rebuilt !== first)
+        #expect(rebuilt.listedByOther(added, than: "tunely"))
+    }
+
+    @Test func aPathTwoDistributionsShareKeepsEveryOtherRowWithItsHash() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let bytes: [UInt8] = Array("# namespace\n".utf8)
+        for name in ["alpha", "beta"] {
+            try SmallDistribution(name: name, version: "1.0", files: [("shared/__init__.py", bytes)])
+                .install(into: scratch.sitePackages)
+        }
+        let venvRoot = try Paths.realPath(scratch.venv)
+        let sitePackages = try Paths.realPath(scratch.sitePackages)
+        let shared = Paths.relative(sitePackages + "/shared/__init__.py", to: venvRoot)
+
+        let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        let rows = index.rows(for: shared, otherThan: "alpha")
+
+        #expect(rows.map(\.distInfo) == ["beta-1.0.dist-info"])
+        #expect(rows.first?.hash?.recordField == SmallDistribution.canonicalHash(bytes))
+        #expect(index.rows(for: shared, otherThan: "gamma").count == 2)
+    }
+
+    @Test func aWorkerStuckOnOneFileIsGivenUpAndTheRestAreStillObserved() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let paths = try FileManager.default.subpathsOfDirectory(atPath: scratch.sitePackages + "/tunely")
+            .map { scratch.sitePackages + "/tunely/" + $0 }.filter { $0.hasSuffix(".py") }.sorted()
+        let scanner = FileScanner(workers: 2, cache: nil, fullRehashEvery: 1, readTimeout: .milliseconds(300))
+        let stalls = Atomic<Int>(0)
+        scanner.afterHashing = { _ in
+            // The first file hashed hangs as a read from a dead mount would.
+            if stalls.add(1, ordering: .relaxed).oldValue == 0 { sleep(2) }
+        }
+
+        let started = ContinuousClock.now
+        let states = scanner.observe(paths, progress: {})
+        let elapsed = started.duration(to: .now)
+
+        let timedOut = states.filter {
+            if case .unreadable(let error) = $0 { StallGuard.isTimeout(error) } else { false }
+        }
+        #expect(timedOut.count == 1)
+        #expect(states.filter { if case .present = $0 { true } else { false } }.count == paths.count - 1)
+        #expect(elapsed < .milliseconds(1900))
+    }
+}
