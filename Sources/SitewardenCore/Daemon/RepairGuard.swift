@@ -23,7 +23,7 @@ struct RepairGuard {
     private(set) var pausedUntil: UInt64?
     private var backoff: Duration
     private var lastPause: Duration = .zero
-    /// The damage whose restore did not help, as `venvPath|sha256` of the damaged files.
+    /// The damage whose restore did not help, as `file|drift|sha256` of the damaged files.
     private(set) var ineffectiveDamage: Set<String>?
     private var ineffectiveRefused = false
 

@@ -46,10 +46,10 @@ extension TargetMonitor {
         return .drifted
     }
 
-    /// The damage a restore would undo, as `venvPath|sha256` of each drifted file: the same
+    /// The damage a restore would undo, as `file|drift|sha256` of each drifted file: the same
     /// damage again means the same bytes in the same files.
     static func damage(_ drifts: [FileDrift]) -> Set<String> {
-        Set(drifts.map { "\($0.venvPath)|\($0.kind.name)|\($0.actualSHA256?.hex ?? "")" })
+        Set(drifts.map { "\($0.recordPath)|\($0.kind.name)|\($0.actualSHA256?.hex ?? "")" })
     }
 
     /// Restores the drifted files from the verified backup, restarts the unit, then verifies and
