@@ -173,9 +173,9 @@ struct RestoreUnderStressTests {
             before[module] = try Files.read(package + "/\(module).py")
         }
         // Leave room for about half of the staged copies.
-        var disk_ = statvfs()
-        statvfs(disk.path, &disk_)
-        let free = Int(disk_.f_bavail) * Int(disk_.f_bsize)
+        var space = statvfs()
+        statvfs(disk.path, &space)
+        let free = Int(space.f_bavail) * Int(space.f_bsize)
         try #require(free > needed / 2)
         try Files.create(disk.path + "/filler", [UInt8](repeating: 0x55, count: free - needed / 2), mode: 0o644)
         let verifier = Verifier(
