@@ -16,10 +16,24 @@ public struct RestoreCommand {
         let events = PrintingSink(alsoJournal: !dryRun)
         let services = dryRun ? nil : SystemdServiceManager()
         for target in config.targets(named: targetNames) {
+            // Staged copies of an interrupted restore go first, so what is verified is each file
+            // old or new. A dry run changes nothing, so it only says they are there.
+            if !dryRun {
+                let removed = StagedLeftovers.remove(for: target)
+                if !removed.isEmpty {
+                    events.emit(
+                        Event(
+                            .stagedRemoved,
+                            "\(target.name): removed \(removed.count) staged file(s) of an interrupted restore",
+                            [("TARGET", target.name), ("FILES", removed.joined(separator: " "))]))
+                }
+            }
             // A restore decides what to overwrite: every file is hashed, no cached digest trusted.
             let monitor = TargetMonitor(
                 target: target, events: dryRun ? DiscardingSink() : events,
                 scanner: FileScanner(workers: config.daemon.workers, readTimeout: config.daemon.readTimeout))
+            monitor.quarantine = Quarantine(
+                stateDirectory: config.daemon.stateDirectory, target: target.name, limit: config.daemon.quarantineLimit)
             let report = monitor.verify()
             if let failure = report.failure {
                 StandardStreams.writeError("\(target.name): cannot verify: \(failure)\n")
@@ -45,6 +59,13 @@ public struct RestoreCommand {
             }
             if dryRun {
                 result = CheckCommand.worse(result, dryRunReport(target, report))
+                continue
+            }
+            guard target.mode == .repair else {
+                StandardStreams.writeError(
+                    "\(target.name): mode = \"observe\": nothing is restored (set mode = \"repair\", or use --dry-run)\n"
+                )
+                result = CheckCommand.worse(result, .drift)
                 continue
             }
             switch monitor.repair(report, services: services) {

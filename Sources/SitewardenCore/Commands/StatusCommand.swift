@@ -57,7 +57,9 @@ public struct StatusCommand {
     }
 
     private func describe(_ target: TargetStatus) -> [String] {
-        var lines = ["\(target.name): \(target.health.rawValue), \(target.filesChecked) files checked"]
+        let mode = target.mode == RepairMode.observe.rawValue ? " (observe only: nothing is restored)" : ""
+        var lines = ["\(target.name): \(target.health.rawValue)\(mode), \(target.filesChecked) files checked"]
+        if let note = target.note, target.mode != RepairMode.observe.rawValue { lines.append("  repair: \(note)") }
         for drift in target.drifts { lines.append("  drift: \(drift)") }
         if let problem = target.problem { lines.append("  problem: \(problem)") }
         for probe in target.probes { lines.append("  route: \(probe)") }
@@ -67,7 +69,7 @@ public struct StatusCommand {
     private func exitCode(for health: TargetHealth) -> ExitCode {
         switch health {
         case .healthy: .healthy
-        case .drifted: .drift
+        case .drifted, .flapping: .drift
         case .probeFailing: .probeFailure
         case .degraded, .unknown, .notCovered: .cannotVerify
         case .versionChanged: .versionChanged

@@ -56,7 +56,8 @@ struct ConfigDecoder {
                 "workers", default: DaemonConfig.defaultWorkers, check: ConfigRules.within(DaemonConfig.workersRange)),
             fullRehashEvery: reader.integer(
                 "full_rehash_every", default: DaemonConfig.defaultFullRehashEvery,
-                check: ConfigRules.within(DaemonConfig.fullRehashEveryRange))
+                check: ConfigRules.within(DaemonConfig.fullRehashEveryRange)),
+            quarantineLimit: reader.size("quarantine_limit", default: DaemonConfig.defaultQuarantineLimit)
         )
 
         problems += reader.finish()
@@ -114,8 +115,19 @@ struct ConfigDecoder {
             modeMask: UInt32(
                 reader.integer(
                     "mode_mask", default: Int(VerificationPolicy.defaultModeMask), check: ConfigRules.modeMask)),
-            ignore: reader.strings("ignore", check: ConfigRules.plainText)
+            ignore: reader.strings("ignore", check: ConfigRules.plainText),
+            mode: repairMode(&reader),
+            maxRestores: reader.integer(
+                "max_restores", default: TargetConfig.defaultMaxRestores,
+                check: ConfigRules.within(TargetConfig.maxRestoresRange)),
+            restoreWindow: reader.duration("restore_window", default: TargetConfig.defaultRestoreWindow),
+            quarantineExtras: reader.boolean("quarantine_extras", default: false)
         )
+    }
+
+    private func repairMode(_ reader: inout TableReader) -> RepairMode {
+        let text = reader.string("mode", check: ConfigRules.repairMode)
+        return text.flatMap(RepairMode.init(rawValue:)) ?? .repair
     }
 
     private mutating func routes(_ target: inout TableReader) -> [RouteConfig] {

@@ -54,6 +54,10 @@ enum ConfigRules {
             ? nil : "must be permission bits between 0o0 and 0o7777 (write it as 0o7133), found \(value)"
     }
 
+    static func repairMode(_ value: String) -> String? {
+        RepairMode(rawValue: value) == nil ? "must be \"repair\" or \"observe\", found '\(value)'" : nil
+    }
+
     static func httpStatus(_ value: Int64) -> String? {
         (100...599).contains(value) ? nil : "must be an HTTP status between 100 and 599, found \(value)"
     }

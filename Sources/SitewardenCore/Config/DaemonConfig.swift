@@ -8,6 +8,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public static let workersRange = 1...64
     public static let defaultFullRehashEvery = 10
     public static let fullRehashEveryRange = 1...1_000_000
+    public static let defaultQuarantineLimit = 100_000_000
 
     /// Time between two verification cycles.
     public var interval: Duration
@@ -24,11 +25,15 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Every this many verifications of a target, every file is hashed whatever the scan cache
     /// says; 1 turns the cache off.
     public var fullRehashEvery: Int
+    /// `quarantine_limit`: the most bytes `<state_directory>/quarantine` keeps of replaced files;
+    /// the oldest restores' copies are removed first.
+    public var quarantineLimit: Int
 
     public init(
         interval: Duration = defaultInterval, stateDirectory: String = defaultStateDirectory,
         quietPeriod: Duration = defaultQuietPeriod, readTimeout: Duration = defaultReadTimeout,
-        workers: Int = defaultWorkers, fullRehashEvery: Int = defaultFullRehashEvery
+        workers: Int = defaultWorkers, fullRehashEvery: Int = defaultFullRehashEvery,
+        quarantineLimit: Int = defaultQuarantineLimit
     ) {
         self.interval = interval
         self.stateDirectory = stateDirectory
@@ -36,5 +41,6 @@ public struct DaemonConfig: Sendable, Equatable {
         self.readTimeout = readTimeout
         self.workers = workers
         self.fullRehashEvery = fullRehashEvery
+        self.quarantineLimit = quarantineLimit
     }
 }

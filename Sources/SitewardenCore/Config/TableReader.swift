@@ -141,6 +141,28 @@ struct TableReader {
         return value
     }
 
+    /// A size in bytes, written as a string with a unit ("100MB") or as an integer number of bytes.
+    mutating func size(_ key: String, default value: Int) -> Int {
+        guard let node = node(key) else {
+            return value
+        }
+        do {
+            switch node.value {
+            case .string(let text): return try ConfigSize.parse(text)
+            case .integer(let bytes): return try ConfigSize.bytes(bytes)
+            default:
+                report(
+                    "\(name(of: key)): expected a size like \"100MB\" or an integer number of bytes, "
+                        + "found \(node.value.kindName)",
+                    at: node.position
+                )
+            }
+        } catch {
+            report("\(name(of: key)): \(error)", at: node.position)
+        }
+        return value
+    }
+
     /// The tables of an array of tables (`[[key]]`), each with its index in the array and its position;
     /// nil when the key is absent.
     mutating func tables(_ key: String) -> [(index: Int, entries: [TOMLEntry], position: TOMLPosition?)]? {

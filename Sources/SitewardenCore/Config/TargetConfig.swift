@@ -1,5 +1,9 @@
 /// One watched installation: a distribution in a venv, its backup and its service (a `[[target]]` table).
 public struct TargetConfig: Sendable, Equatable {
+    public static let defaultMaxRestores = 3
+    public static let maxRestoresRange = 1...1000
+    public static let defaultRestoreWindow: Duration = .seconds(600)
+
     /// Unique among targets; names the target in messages and state.
     public var name: String
     /// The venv's root directory; an absolute path.
@@ -20,6 +24,13 @@ public struct TargetConfig: Sendable, Equatable {
     public var modeMask: UInt32
     /// `ignore`: globs of paths (as RECORD writes them) exempt from verification.
     public var ignore: [String]
+    /// `mode`: repair drift (the default) or only report it.
+    public var mode: RepairMode
+    /// `max_restores` within `restore_window`: more, and the target is flapping.
+    public var maxRestores: Int
+    public var restoreWindow: Duration
+    /// `quarantine_extras`: move extra importable files into the quarantine instead of reporting only.
+    public var quarantineExtras: Bool
 
     public init(
         name: String,
@@ -31,7 +42,11 @@ public struct TargetConfig: Sendable, Equatable {
         routes: [RouteConfig] = [],
         pinVersion: Bool = false,
         modeMask: UInt32 = VerificationPolicy.defaultModeMask,
-        ignore: [String] = []
+        ignore: [String] = [],
+        mode: RepairMode = .repair,
+        maxRestores: Int = defaultMaxRestores,
+        restoreWindow: Duration = defaultRestoreWindow,
+        quarantineExtras: Bool = false
     ) {
         self.name = name
         self.venv = venv
@@ -43,10 +58,22 @@ public struct TargetConfig: Sendable, Equatable {
         self.pinVersion = pinVersion
         self.modeMask = modeMask
         self.ignore = ignore
+        self.mode = mode
+        self.maxRestores = maxRestores
+        self.restoreWindow = restoreWindow
+        self.quarantineExtras = quarantineExtras
     }
 
     /// How strictly the target's files are judged.
     public var policy: VerificationPolicy {
         VerificationPolicy(pinVersion: pinVersion, modeMask: modeMask, ignore: ignore)
     }
+}
+
+/// What sitewarden does about a target's drift.
+public enum RepairMode: String, Sendable, Equatable {
+    /// Restore drifted files, restart the unit, confirm.
+    case repair
+    /// Report everything; restore nothing, restart nothing.
+    case observe
 }

@@ -41,6 +41,7 @@ public final class Daemon: @unchecked Sendable {
         installSignalHandlers()
         startWatchdog()
         cycleQueue.async { [self] in
+            removeStagedLeftovers()
             monitors = makeMonitors(for: config)
             services = SystemdServiceManager()
             events.emit(
@@ -61,7 +62,25 @@ public final class Daemon: @unchecked Sendable {
                 ?? TargetMonitor(target: target, events: events, heartbeat: { [heartbeat] in heartbeat.beat() })
             // A reload may change the workers or the rehash period of a target that stays.
             monitor.scanner = FileScanner.configured(config.daemon, target: target.name)
+            monitor.quarantine = Quarantine(
+                stateDirectory: config.daemon.stateDirectory, target: target.name, limit: config.daemon.quarantineLimit)
+            let name = target.name
+            monitor.changedRecently = { [weak self] in self?.watchers[name]?.changedWithinQuietPeriod() ?? false }
             return monitor
+        }
+    }
+
+    /// A restore interrupted by a crash or `kill -9` left staged copies beside their targets:
+    /// remove them before the first verification, which then sees each file old or new.
+    private func removeStagedLeftovers() {
+        for target in config.targets {
+            let removed = StagedLeftovers.remove(for: target)
+            guard !removed.isEmpty else { continue }
+            events.emit(
+                Event(
+                    .stagedRemoved,
+                    "\(target.name): removed \(removed.count) staged file(s) of an interrupted restore; verifying again",
+                    [("TARGET", target.name), ("FILES", removed.joined(separator: " "))]))
         }
     }
 
@@ -145,14 +164,8 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// One short line for `systemctl status`: each target's health and what it rests on.
-    private func statusLine() -> String {
-        monitors.map { monitor in
-            let files = monitor.lastReport.map { "\($0.filesChecked) files" } ?? "not verified"
-            let routes =
-                monitor.lastProbes.isEmpty
-                ? "" : ", \(monitor.lastProbes.filter(\.passed).count)/\(monitor.lastProbes.count) routes ok"
-            return "\(monitor.target.name): \(monitor.health.rawValue) (\(files)\(routes))"
-        }.joined(separator: "; ")
+    func statusLine() -> String {
+        monitors.map(\.statusLine).joined(separator: "; ")
     }
 
     // MARK: Watchdog
@@ -200,6 +213,8 @@ public final class Daemon: @unchecked Sendable {
                 let newConfig = try ConfigLoader.load(path: configPath)
                 config = newConfig
                 monitors = makeMonitors(for: newConfig)
+                // A reload is the operator stepping in: flapping and ineffective repairs start over.
+                for monitor in monitors { monitor.resetRepairGuard() }
                 updateWatchers()
                 events.emit(
                     Event(.configReloaded, "configuration reloaded from \(configPath)", [("CONFIG", configPath)]))

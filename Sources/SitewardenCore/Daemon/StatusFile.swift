@@ -21,6 +21,10 @@ public struct TargetStatus: Codable, Sendable, Equatable {
     public var drifts: [String]
     public var problem: String?
     public var probes: [String]
+    /// `repair` or `observe`; absent in files written before modes existed.
+    public var mode: String? = nil
+    /// Why the target is not being repaired right now (observe only, flapping, deferred, …).
+    public var note: String? = nil
 }
 
 struct StatusFile {
@@ -34,7 +38,8 @@ struct StatusFile {
                     name: monitor.target.name, health: monitor.health, version: monitor.lastReport?.version,
                     filesChecked: monitor.lastReport?.filesChecked ?? 0,
                     drifts: monitor.lastReport?.drifts.map(\.description) ?? [],
-                    problem: monitor.lastReport.flatMap(\.problem), probes: monitor.lastProbes.map(\.summary))
+                    problem: monitor.lastReport.flatMap(\.problem), probes: monitor.lastProbes.map(\.summary),
+                    mode: monitor.target.mode.rawValue, note: monitor.repairNote)
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -17,4 +17,7 @@ public enum TargetHealth: String, Sendable, Codable {
     /// Another version than the known-good one is installed and matches its own RECORD: an
     /// upgrade nobody adopted yet (`sitewarden baseline --adopt`). Not damage, not healthy either.
     case versionChanged = "version-changed"
+    /// Files were restored `max_restores` times within `restore_window` and drifted again:
+    /// restores are paused (with a growing back-off) while verification and probes go on.
+    case flapping
 }

@@ -1,4 +1,57 @@
 extension TargetMonitor {
+    /// The daemon's way in: the repair brakes first (flapping, an ineffective repair, an installer
+    /// at work), then `repair`.
+    func guardedRepair(_ report: VerificationReport, services: ServiceManager?) -> TargetHealth {
+        switch repairGuard.admit(Self.damage(report.drifts), now: clock()) {
+        case .allowed:
+            break
+        case .flapping(let entered, let restores, let pause):
+            repairNote =
+                "flapping: \(restores) restores within \(target.restoreWindow.secondsText); "
+                + "restores paused for \(pause.secondsText)"
+            if entered {
+                events.emit(
+                    Event(
+                        .flapping,
+                        "\(target.name): restored \(restores) times within \(target.restoreWindow.secondsText) and drifted "
+                            + "again; no restores for \(pause.secondsText), still watching",
+                        [
+                            ("TARGET", target.name), ("RESTORES", "\(restores)"),
+                            ("WINDOW", target.restoreWindow.secondsText), ("BACKOFF", pause.secondsText),
+                        ]))
+            }
+            return .flapping
+        case .ineffective:
+            repairNote =
+                "restores withheld: restoring these files did not bring the routes back; "
+                + "run sitewarden restore or reload once the cause is fixed"
+            return .drifted
+        }
+        if changedRecently() {
+            return deferRestore("the package directory changed within the quiet period")
+        }
+        return repair(report, services: services)
+    }
+
+    /// Skips this cycle's restore; journaled once while it lasts, tried again next cycle.
+    private func deferRestore(_ reason: String) -> TargetHealth {
+        repairNote = "restore deferred: \(reason)"
+        if !deferralReported {
+            events.emit(
+                Event(
+                    .restoreDeferred, "\(target.name): installer running; restore deferred (\(reason))",
+                    [("TARGET", target.name), ("REASON", reason)]))
+        }
+        deferralReported = true
+        return .drifted
+    }
+
+    /// The damage a restore would undo, as `file|drift|sha256` of each drifted file: the same
+    /// damage again means the same bytes in the same files.
+    static func damage(_ drifts: [FileDrift]) -> Set<String> {
+        Set(drifts.map { "\($0.recordPath)|\($0.kind.name)|\($0.actualSHA256?.hex ?? "")" })
+    }
+
     /// Restores the drifted files from the verified backup, restarts the unit, then verifies and
     /// probes again until the target is whole or the recovery deadline passes.
     ///
@@ -21,22 +74,41 @@ extension TargetMonitor {
             return .degraded
         }
 
+        let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
+        // Held (shared) until the files are in place: an installer that starts meanwhile waits.
+        guard let installerLock = InstallerLock.acquireShared(venv: venvRoot) else {
+            return deferRestore("uv holds \(venvRoot)/\(InstallerLock.fileName)")
+        }
+        deferralReported = false
+        let restorer = Restorer(
+            venvRoot: venvRoot, backupDirectory: target.backup, manifest: manifest, quarantine: quarantine,
+            quarantineExtras: target.quarantineExtras,
+            reason: "drift: " + Set(report.drifts.map(\.kind.name)).sorted().joined(separator: ", "))
         let restorable = report.drifts.filter { $0.kind != .extra }
-        let leftInPlace = Restorer.leftInPlace(report.drifts).map(\.recordPath)
+        let leftInPlace = restorer.leftInPlace(report.drifts).map(\.recordPath)
         let files = restorable.map(\.recordPath).joined(separator: " ")
         events.emit(
             Event(
                 .restoreStarted, "\(target.name): restoring \(restorable.count) file(s) from \(target.backup)",
                 [("TARGET", target.name), ("FILES", files)]))
         let started = CycleClock.now()
-        let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
+        let outcome: Restorer.Outcome
         do {
-            let restored = try Restorer(venvRoot: venvRoot, backupDirectory: target.backup, manifest: manifest)
-                .restore(restorable)
-            let note =
+            outcome = try withExtendedLifetime(installerLock) { () throws(Restorer.Failure) in
+                try restorer.restoreReporting(report.drifts)
+            }
+            let restored = outcome.files
+            var note =
                 leftInPlace.isEmpty
                 ? ""
                 : "; left in place (extra, sitewarden never deletes code): \(leftInPlace.joined(separator: ", "))"
+            if !outcome.movedExtras.isEmpty {
+                note += "; extra files moved to the quarantine: \(outcome.movedExtras.joined(separator: ", "))"
+            }
+            if let directory = outcome.quarantineDirectory { note += "; replaced files kept in \(directory)" }
+            if !outcome.quarantineProblems.isEmpty {
+                note += "; quarantine incomplete: \(outcome.quarantineProblems.joined(separator: "; "))"
+            }
             events.emit(
                 Event(
                     .restoreDone,
@@ -44,6 +116,8 @@ extension TargetMonitor {
                     [
                         ("TARGET", target.name), ("FILES", restored.map(\.recordPath).joined(separator: " ")),
                         ("SHA256", restored.map(\.sha256).joined(separator: " ")),
+                        ("QUARANTINE", outcome.quarantineDirectory ?? ""),
+                        ("MOVED_EXTRAS", outcome.movedExtras.joined(separator: " ")),
                     ]))
         } catch {
             switch error {
@@ -64,10 +138,13 @@ extension TargetMonitor {
             return .degraded
         }
         heartbeat()
+        repairGuard.noteRestore(now: clock())
+        lastRestoredDamage = Self.damage(report.drifts)
 
         // Mode and owner are put back in place; the running service needs no restart for them.
-        guard let unit = target.unit, restorable.contains(where: { $0.kind.isContent }) else {
-            return confirmRecovery()
+        let contentChanged = restorable.contains(where: { $0.kind.isContent }) || !outcome.movedExtras.isEmpty
+        guard let unit = target.unit, contentChanged else {
+            return confirmAfterRestore()
         }
         restartPending = true
         return finishRepair(unit: unit, services: services)
@@ -78,7 +155,25 @@ extension TargetMonitor {
     func finishRepair(unit: String, services: ServiceManager?) -> TargetHealth {
         guard restart(unit, services: services) else { return .degraded }
         restartPending = false
-        return confirmRecovery()
+        return confirmAfterRestore()
+    }
+
+    /// Confirms a restore; when the files verify but the routes stay down past the deadline, the
+    /// repair was ineffective: escalate once, and do not restore the same damage again.
+    private func confirmAfterRestore() -> TargetHealth {
+        let health = confirmRecovery()
+        guard health == .probeFailing, !lastRestoredDamage.isEmpty else { return health }
+        repairGuard.noteIneffective(lastRestoredDamage)
+        let files = Set(lastRestoredDamage.map { String($0.split(separator: "|")[0]) }).sorted()
+        lastRestoredDamage = []
+        repairNote = "repair ineffective: the routes still fail after restoring \(files.joined(separator: ", "))"
+        events.emit(
+            Event(
+                .repairIneffective,
+                "\(target.name): restored \(files.joined(separator: ", ")) but the routes still fail after "
+                    + "\(recoveryDeadline.secondsText); not restoring the same damage again",
+                [("TARGET", target.name), ("FILES", files.joined(separator: " ")), ("UNIT", target.unit ?? "")]))
+        return health
     }
 
     private func restart(_ unit: String, services: ServiceManager?) -> Bool {

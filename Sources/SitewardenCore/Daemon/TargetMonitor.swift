@@ -31,6 +31,22 @@ public final class TargetMonitor {
     /// `done` from systemd means the unit started, not that it serves yet.
     var recoveryDeadline: Duration = .seconds(30)
 
+    /// Where replaced files are kept; the daemon and `restore` set it from `[daemon]`.
+    public var quarantine: Quarantine?
+    /// Monotonic nanoseconds; a seam so tests move time instead of sleeping.
+    var clock: () -> UInt64 = CycleClock.now
+    /// True while the package directories changed within the quiet period (the daemon asks its
+    /// `ChangeWatcher`): an installer may be half-way, so a restore waits.
+    var changedRecently: () -> Bool = { false }
+    /// Flapping and ineffective-repair brakes.
+    var repairGuard: RepairGuard
+    /// The damage the last restore replaced, to mark it when the routes stay down afterwards.
+    var lastRestoredDamage: Set<String> = []
+    /// A deferral was journaled and no restore has run since: said once while it lasts.
+    var deferralReported = false
+    /// Why the target is not being repaired right now, for STATUS= and `sitewarden status`.
+    public internal(set) var repairNote: String?
+
     public init(
         target: TargetConfig, events: EventSink, scanner: FileScanner = FileScanner(),
         heartbeat: @escaping @Sendable () -> Void = {}
@@ -40,6 +56,13 @@ public final class TargetMonitor {
         self.prober = HTTPProbe()
         self.scanner = scanner
         self.heartbeat = heartbeat
+        self.repairGuard = RepairGuard(maxRestores: target.maxRestores, window: target.restoreWindow)
+    }
+
+    /// Forgets flapping and ineffective repairs: the operator reloaded the configuration.
+    public func resetRepairGuard() {
+        repairGuard = RepairGuard(maxRestores: target.maxRestores, window: target.restoreWindow)
+        lastRestoredDamage = []
     }
 
     /// One pass: verify, probe, and when files drifted (and `repair` allows), restore them,
@@ -53,29 +76,45 @@ public final class TargetMonitor {
         var repairable = report
         repairable.drifts.removeAll(where: \.isStalledRead)
 
+        // Observe mode reports everything and changes nothing.
+        let repairing = repair && target.mode == .repair
+        repairNote = target.mode == .observe ? "observe only: nothing is restored or restarted" : nil
         if report.failure != nil {
             health = .degraded
         } else if !repairable.drifts.isEmpty {
             health = .drifted
-            if repair && Self.mayRestore(repairable) { health = self.repair(repairable, services: services) }
+            if repairing && Self.mayRestore(repairable, movingExtras: target.quarantineExtras && quarantine != nil) {
+                health = guardedRepair(repairable, services: services)
+            }
         } else if !report.drifts.isEmpty {
             health = .degraded
         } else if restartPending, let unit = target.unit {
-            health = repair ? finishRepair(unit: unit, services: services) : .degraded
+            health = repairing ? finishRepair(unit: unit, services: services) : .degraded
         } else if report.notCovered != nil {
             health = .notCovered
         } else if report.versionChange != nil {
             health = .versionChanged
         } else {
             health = probes.allSatisfy(\.passed) ? .healthy : .probeFailing
+            if health == .healthy { repairGuard.noteHealthy(now: clock()) }
         }
+        if repairNote == nil, repairGuard.isFlapping { repairNote = "flapping: restores paused" }
         return health
     }
 
-    /// Something in the report a restore can fix: not only extras (never deleted), and not drift
-    /// in an unadopted upgrade (the baseline is of another version).
-    static func mayRestore(_ report: VerificationReport) -> Bool {
-        report.drifts.contains { $0.kind != .extra } && report.versionChange?.pinned != false
+    /// This target's part of STATUS=: health, what it rests on, and why it is not being repaired.
+    public var statusLine: String {
+        let files = lastReport.map { "\($0.filesChecked) files" } ?? "not verified"
+        let routes = lastProbes.isEmpty ? "" : ", \(lastProbes.filter(\.passed).count)/\(lastProbes.count) routes ok"
+        let note = repairNote.map { "; \($0)" } ?? ""
+        return "\(target.name): \(health.rawValue) (\(files)\(routes)\(note))"
+    }
+
+    /// Something in the report a restore can fix: not only extras (never deleted; moved to the
+    /// quarantine only when `movingExtras`), and not drift in an unadopted upgrade (the baseline
+    /// is of another version).
+    static func mayRestore(_ report: VerificationReport, movingExtras: Bool = false) -> Bool {
+        report.drifts.contains { $0.kind != .extra || movingExtras } && report.versionChange?.pinned != false
     }
 
     /// Verifies the files and reports the result; emits one event per drifted file (an extra file

@@ -7,17 +7,44 @@ import Glibc
 /// synced last. A failure before the renames leaves the venv untouched. Files whose content is
 /// intact but whose mode or owner drifted get the recorded ones back in place, after the renames.
 ///
-/// Only files with a known-good copy are restored: `extra` files (code nobody installed) are left
-/// where they are; deciding what to do with them is the operator's (TODO(#4): quarantine).
+/// With a `quarantine`, each file about to be replaced is hard-linked (or copied) into it before the
+/// renames, with a record of why. Only files with a known-good copy are restored: `extra` files
+/// (code nobody installed) are left where they are, or moved into the quarantine when
+/// `quarantineExtras` says so; never deleted.
 public struct Restorer {
     public var venvRoot: String
     public var backupDirectory: String
     public var manifest: BaselineManifest
+    /// Where replaced files are kept; nil keeps nothing.
+    public var quarantine: Quarantine?
+    /// Move `extra` files into the quarantine (needs one); otherwise they are left in place.
+    public var quarantineExtras: Bool
+    /// Why this restore runs, for the quarantine record.
+    public var reason: String
 
-    public init(venvRoot: String, backupDirectory: String, manifest: BaselineManifest) {
+    public init(
+        venvRoot: String, backupDirectory: String, manifest: BaselineManifest, quarantine: Quarantine? = nil,
+        quarantineExtras: Bool = false, reason: String = "drift"
+    ) {
         self.venvRoot = venvRoot
         self.backupDirectory = backupDirectory
         self.manifest = manifest
+        self.quarantine = quarantine
+        self.quarantineExtras = quarantineExtras
+        self.reason = reason
+    }
+
+    /// What a restore did.
+    public struct Outcome: Sendable, Equatable {
+        /// Files replaced or whose mode and owner were put back.
+        public var files: [BaselineFile]
+        /// Extra files moved into the quarantine (record paths).
+        public var movedExtras: [String] = []
+        /// The quarantine directory of this restore, when something was kept.
+        public var quarantineDirectory: String?
+        /// Why the quarantine could not keep something; the restore went on regardless: healing
+        /// the service matters more than keeping evidence.
+        public var quarantineProblems: [String] = []
     }
 
     /// Why nothing was restored.
@@ -43,6 +70,13 @@ public struct Restorer {
         drifts.filter { $0.kind == .extra }
     }
 
+    /// Extras this restore leaves in place: all of them, unless they go to the quarantine.
+    public func leftInPlace(_ drifts: [FileDrift]) -> [FileDrift] {
+        movesExtras ? [] : Self.leftInPlace(drifts)
+    }
+
+    var movesExtras: Bool { quarantineExtras && quarantine != nil }
+
     /// The known-good files a restore of `drifts` would write or fix the mode of, after checking
     /// each backup copy it would use against the manifest. Changes nothing: `restore --dry-run`
     /// shows this.
@@ -55,12 +89,19 @@ public struct Restorer {
     /// Restores `drifts` (extras excepted); returns the files replaced or whose mode and owner were
     /// put back, with their digests.
     public func restore(_ drifts: [FileDrift]) throws(Failure) -> [BaselineFile] {
-        let files = try plannedFiles(for: drifts.filter { $0.kind.isContent })
+        try restoreReporting(drifts).files
+    }
+
+    /// Restores `drifts` and says what was kept in the quarantine and which extras were moved.
+    public func restoreReporting(_ drifts: [FileDrift]) throws(Failure) -> Outcome {
+        let contentDrifts = drifts.filter { $0.kind.isContent && $0.kind != .extra }
+        let files = try plannedFiles(for: contentDrifts)
         try verifyBackup(files)
         let metadataOnly = try plannedFiles(for: drifts.filter { !$0.kind.isContent })
 
         var staged = [StagedCopy]()
         for file in files {
+            Self.testStepPause()
             switch stage(file) {
             case .success(let copy):
                 staged.append(copy)
@@ -70,11 +111,23 @@ public struct Restorer {
             }
         }
 
+        var outcome = Outcome(files: files + metadataOnly)
+        var session = openQuarantine(&outcome)
+        if session != nil {
+            for drift in contentDrifts {
+                do { try session?.keep(venvRoot + "/" + drift.venvPath, drift: drift) } catch {
+                    outcome.quarantineProblems.append("\(drift.recordPath): \(error)")
+                }
+            }
+        }
+
         // Renames cannot be undone as a group; when one fails, the message says which files
         // were already replaced so the report is exact.
         for (index, copy) in staged.enumerated() {
+            Self.testStepPause()
             do { try copy.commit() } catch {
                 for copy in staged[index...] { copy.discard() }
+                if let session, index == 0 { removeTree(session.directory) }
                 var failure = error
                 let replaced = files[..<index].map(\.recordPath)
                 if !replaced.isEmpty { failure.cause += "; already replaced: \(replaced.joined(separator: ", "))" }
@@ -89,7 +142,55 @@ public struct Restorer {
         for file in metadataOnly {
             do { try restoreMetadata(file) } catch { throw .repair(error) }
         }
-        return files + metadataOnly
+        if movesExtras {
+            for drift in drifts where drift.kind == .extra {
+                guard Verifier.resolvesInside(Paths.directory(of: venvRoot + "/" + drift.venvPath), venvRoot: venvRoot)
+                else { continue }
+                do {
+                    try session?.move(venvRoot + "/" + drift.venvPath, drift: drift)
+                    outcome.movedExtras.append(drift.recordPath)
+                } catch {
+                    outcome.quarantineProblems.append("\(drift.recordPath): \(error)")
+                }
+            }
+        }
+        if let session, let quarantine {
+            if session.entries.isEmpty {
+                removeTree(session.directory)
+                outcome.quarantineDirectory = nil
+            } else {
+                do { try session.writeRecord(target: quarantine.target, reason: reason) } catch {
+                    outcome.quarantineProblems.append("record: \(error)")
+                }
+                quarantine.prune(keeping: session.directory)
+            }
+        }
+        return outcome
+    }
+
+    /// A directory for this restore's kept files, when there is a quarantine and anything to keep.
+    private func openQuarantine(_ outcome: inout Outcome) -> QuarantineSession? {
+        guard let quarantine else { return nil }
+        guard !outcome.files.isEmpty || movesExtras else { return nil }
+        do {
+            let session = try quarantine.open()
+            outcome.quarantineDirectory = session.directory
+            return session
+        } catch {
+            outcome.quarantineProblems.append("\(error)")
+            return nil
+        }
+    }
+
+    /// Test hook: `SITEWARDEN_TEST_STEP_DELAY_US` slows each staging and rename step, so the
+    /// fault-injection test's `kill -9` lands in the middle of a restore. Unset in production.
+    private static let testStepDelay: UInt32 =
+        getenv("SITEWARDEN_TEST_STEP_DELAY_US").flatMap {
+            UInt32(String(cString: $0))
+        } ?? 0
+
+    private static func testStepPause() {
+        if testStepDelay > 0 { usleep(testStepDelay) }
     }
 
     /// Puts back the recorded mode and owner of a file whose content is intact, in place: no byte

@@ -11,8 +11,8 @@ struct StagedCopy {
     let destination: String
     let facts: FileFacts
 
-    /// Marks staged files, so leftovers of an interrupted restore are recognisable.
-    /// TODO(#4): remove such leftovers at start-up and re-verify (CASES.md 14).
+    /// Marks staged files, so leftovers of an interrupted restore are recognisable:
+    /// `StagedLeftovers` removes them at daemon start and before `sitewarden restore`.
     static let marker = ".sitewarden-staged-"
 
     /// Stages `source` next to `destination` with the given permission bits and owner.

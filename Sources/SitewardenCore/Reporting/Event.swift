@@ -22,6 +22,10 @@ public enum EventKind: String, Sendable, CaseIterable {
     case configRejected = "SITEWARDEN_CONFIG_REJECTED"
     case stopping = "SITEWARDEN_STOPPING"
     case watchUnavailable = "SITEWARDEN_WATCH_UNAVAILABLE"
+    case flapping = "SITEWARDEN_FLAPPING"
+    case repairIneffective = "SITEWARDEN_REPAIR_INEFFECTIVE"
+    case restoreDeferred = "SITEWARDEN_RESTORE_DEFERRED"
+    case stagedRemoved = "SITEWARDEN_STAGED_REMOVED"
 
     /// The 128-bit id, as journald prints it.
     public var messageID: String {
@@ -45,6 +49,10 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .configRejected: "497725a13d83408e87564d557a4388dc"
         case .stopping: "8ccd5bd1ef9d4ae19abfec0035708ae6"
         case .watchUnavailable: "732719ee65e648dbafe633a396cdac9b"
+        case .flapping: "0b44b60fab6e434393ff3da5a36c9697"
+        case .repairIneffective: "6919aa9698134caa932a827e615a4bf2"
+        case .restoreDeferred: "47d49f5b6fb247eaaff66e68544555f1"
+        case .stagedRemoved: "2641b3b1ccc5473c89d5544150982a90"
         }
     }
 
@@ -53,11 +61,12 @@ public enum EventKind: String, Sendable, CaseIterable {
     public var priority: Priority {
         switch self {
         case .checkCompleted: .debug
-        case .started, .restoreStarted, .configReloaded, .stopping: .info
+        case .started, .restoreStarted, .configReloaded, .stopping, .restoreDeferred: .info
         case .restoreDone, .unitRestarted, .probeRecovered, .targetRecovered: .notice
-        case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged: .warning
-        case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected: .error
-        case .backupDamaged: .critical
+        case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged, .stagedRemoved:
+            .warning
+        case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected, .repairIneffective: .error
+        case .backupDamaged, .flapping: .critical
         }
     }
 }

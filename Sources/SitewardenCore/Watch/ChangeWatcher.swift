@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import Synchronization
 
 /// Watches a distribution's directories with inotify and reports once they have been quiet.
 ///
@@ -42,6 +43,8 @@ final class ChangeWatcher: @unchecked Sendable {
     private var stopped = false
     private var overflowCount = 0
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// `CycleClock` time of the last change seen (0: none yet); read from the cycle queue.
+    private let lastChange = Atomic<UInt64>(0)
 
     /// The inotify descriptor, for tests that check it is closed.
     var fileDescriptor: Int32 { descriptor }
@@ -149,7 +152,17 @@ final class ChangeWatcher: @unchecked Sendable {
             guard count > 0 else { break }
             changed = handle(count: count) || changed
         }
-        if changed { restartQuietPeriod() }
+        if changed {
+            lastChange.store(CycleClock.now(), ordering: .releasing)
+            restartQuietPeriod()
+        }
+    }
+
+    /// True when a change was seen less than `quietPeriod` ago: an install may be under way.
+    /// Events queued but not read yet are not counted; the next cycle sees them.
+    func changedWithinQuietPeriod() -> Bool {
+        let last = lastChange.load(ordering: .acquiring)
+        return last != 0 && CycleClock.since(last) < quietPeriod
     }
 
     /// Handles `count` bytes of events in `buffer`; true when any of them is a change.
