@@ -121,7 +121,8 @@ struct ConfigDecoder {
                 "max_restores", default: TargetConfig.defaultMaxRestores,
                 check: ConfigRules.within(TargetConfig.maxRestoresRange)),
             restoreWindow: reader.duration("restore_window", default: TargetConfig.defaultRestoreWindow),
-            quarantineExtras: reader.boolean("quarantine_extras", default: false)
+            quarantineExtras: reader.boolean("quarantine_extras", default: false),
+            resetStartLimit: reader.boolean("reset_start_limit", default: false)
         )
     }
 

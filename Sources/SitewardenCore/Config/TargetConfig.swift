@@ -31,6 +31,9 @@ public struct TargetConfig: Sendable, Equatable {
     public var restoreWindow: Duration
     /// `quarantine_extras`: move extra importable files into the quarantine instead of reporting only.
     public var quarantineExtras: Bool
+    /// `reset_start_limit`: after the unit hits its start limit, reset it once (ResetFailedUnit)
+    /// when `restore_window` has passed, instead of waiting for an operator.
+    public var resetStartLimit: Bool
 
     public init(
         name: String,
@@ -46,7 +49,8 @@ public struct TargetConfig: Sendable, Equatable {
         mode: RepairMode = .repair,
         maxRestores: Int = defaultMaxRestores,
         restoreWindow: Duration = defaultRestoreWindow,
-        quarantineExtras: Bool = false
+        quarantineExtras: Bool = false,
+        resetStartLimit: Bool = false
     ) {
         self.name = name
         self.venv = venv
@@ -62,6 +66,7 @@ public struct TargetConfig: Sendable, Equatable {
         self.maxRestores = maxRestores
         self.restoreWindow = restoreWindow
         self.quarantineExtras = quarantineExtras
+        self.resetStartLimit = resetStartLimit
     }
 
     /// How strictly the target's files are judged.

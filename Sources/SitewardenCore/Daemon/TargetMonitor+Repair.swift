@@ -184,6 +184,7 @@ extension TargetMonitor {
                     [("TARGET", target.name), ("UNIT", unit)]))
             return false
         }
+        resetStartLimitIfDue(unit, services: services)
         let started = CycleClock.now()
         let outcome = services.restart(unit: unit)
         heartbeat()
@@ -195,10 +196,28 @@ extension TargetMonitor {
                     [("TARGET", target.name), ("UNIT", unit), ("JOB_RESULT", result)]))
             return true
         case .success(let result):
-            events.emit(
-                Event(
-                    .unitRestartFailed, "\(target.name): restart of \(unit) ended with result \(result)",
-                    [("TARGET", target.name), ("UNIT", unit), ("JOB_RESULT", result)]))
+            let why = services.serviceResult(unit: unit)
+            let fields = [
+                ("TARGET", target.name), ("UNIT", unit), ("JOB_RESULT", result), ("SERVICE_RESULT", why ?? ""),
+            ]
+            if why == "start-limit-hit" {
+                if startLimitHitAt == nil {
+                    events.emit(
+                        Event(
+                            .startLimitHit,
+                            "\(target.name): \(unit) hit its start limit; systemd refuses to start it"
+                                + (target.resetStartLimit
+                                    ? " (reset once after \(target.restoreWindow.secondsText))" : ""),
+                            fields))
+                }
+                startLimitHitAt = startLimitHitAt ?? clock()
+            } else {
+                events.emit(
+                    Event(
+                        .unitRestartFailed,
+                        "\(target.name): restart of \(unit) ended with result \(result)"
+                            + (why.map { " (\($0))" } ?? ""), fields))
+            }
             return false
         case .failure(let message):
             events.emit(
@@ -207,6 +226,17 @@ extension TargetMonitor {
                     [("TARGET", target.name), ("UNIT", unit)]))
             return false
         }
+    }
+
+    /// After a start-limit hit, resets the unit once when the configuration allows it and
+    /// `restore_window` has passed; a second hit waits for the operator.
+    private func resetStartLimitIfDue(_ unit: String, services: ServiceManager) {
+        guard let hitAt = startLimitHitAt, target.resetStartLimit, !startLimitResetDone,
+            Duration.nanoseconds(Int64(clock() - hitAt)) >= target.restoreWindow
+        else { return }
+        startLimitResetDone = true
+        startLimitHitAt = nil
+        _ = services.resetFailed(unit: unit)
     }
 
     /// Verifies once, then probes until every route passes or the deadline passes.

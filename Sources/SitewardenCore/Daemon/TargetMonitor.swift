@@ -26,6 +26,10 @@ public final class TargetMonitor {
     /// Files were restored but the unit's restart failed: the service still runs the damaged code
     /// it loaded, so clean files alone do not make the target healthy.
     var restartPending = false
+    /// When the unit was last refused for hitting its start limit; reported once per episode.
+    var startLimitHitAt: UInt64?
+    /// `reset_start_limit` resets a unit once per daemon run, never in a loop.
+    var startLimitResetDone = false
 
     /// How long to keep re-probing after a restart before calling the repair a failure:
     /// `done` from systemd means the unit started, not that it serves yet.

@@ -221,3 +221,52 @@ extension TargetMonitorTests {
         #expect(events.kinds == [.verificationFailed])
     }
 }
+
+extension TargetMonitorTests {
+    @Test func startLimitHitIsItsOwnEventReportedOnceAndResetOnceAfterTheWindowWhenAllowed() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        let route = try InfoRoute(serving: false)
+        let services = ScriptedServiceManager(result: .success("failed"), onRestart: route.startServing)
+        services.lastServiceResult = "start-limit-hit"
+        let events = RecordingSink()
+        var config = target(scratch, url: route.url)
+        config.resetStartLimit = true
+        config.restoreWindow = .seconds(600)
+        let monitor = TargetMonitor(target: config, events: events)
+        var now: UInt64 = 1_000_000_000
+        monitor.clock = { now }
+
+        let first = monitor.runCycle(repair: true, services: services)
+        let second = monitor.runCycle(repair: true, services: services)
+        now += 601 * 1_000_000_000
+        services.result = .success("done")
+        services.lastServiceResult = "success"
+        let third = monitor.runCycle(repair: true, services: services)
+
+        #expect(first == .degraded && second == .degraded)
+        #expect(events.kinds.filter { $0 == .startLimitHit }.count == 1)
+        #expect(events.first(.startLimitHit)?.field("SERVICE_RESULT") == "start-limit-hit")
+        #expect(!events.kinds.contains(.unitRestartFailed))
+        #expect(services.resets == ["as-dispatch.service"])
+        #expect(third == .healthy)
+        #expect(events.kinds.contains(.unitRestarted))
+    }
+
+    @Test func crashedRestartNamesTheServiceResult() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        let route = try InfoRoute(serving: false)
+        let services = ScriptedServiceManager(result: .success("failed"))
+        services.lastServiceResult = "exit-code"
+        let events = RecordingSink()
+
+        _ = TargetMonitor(target: target(scratch, url: route.url), events: events).runCycle(
+            repair: true, services: services)
+
+        #expect(events.first(.unitRestartFailed)?.message.contains("ended with result failed (exit-code)") == true)
+        #expect(services.resets.isEmpty)
+    }
+}

@@ -24,7 +24,7 @@ final class RecordingSink: EventSink {
 /// restart makes the service load the files on disk again.
 final class ScriptedServiceManager: ServiceManager {
     private(set) var restarted: [String] = []
-    private let result: Result<String, ServiceManagerError>
+    var result: Result<String, ServiceManagerError>
     private let onRestart: () -> Void
 
     init(result: Result<String, ServiceManagerError> = .success("done"), onRestart: @escaping () -> Void = {}) {
