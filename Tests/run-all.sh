@@ -4,7 +4,8 @@
 #   2. unit tests (swift test);
 #   3. unit restarts over sd-bus under real systemd 252 in a container (Tests/e2e/unit-restart.sh);
 #   4. the incident end to end under real systemd, with the release binary (Tests/e2e/incident.sh),
-#      once with the root unit and once with the non-root unit and its polkit rule.
+#      with the root unit, with the root unit stripped of every capability, and with the non-root
+#      unit and its polkit rule.
 # Prints each suite's own result, then one line "tests: N passed, M failed" over the suites.
 # Under CI=true nothing may skip: a suite that cannot run fails.
 set -uo pipefail
@@ -41,6 +42,8 @@ suite "release build (static Swift runtime)" swift build -c release --static-swi
 suite "unit restarts under real systemd" env SKIP_BUILD=1 bash Tests/e2e/unit-restart.sh
 suite "the incident under real systemd (root unit)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/incident.sh
+suite "the incident under real systemd (root unit, empty capability bounding set)" \
+    env SITEWARDEN_BIN="$repo/.build/release/sitewarden" SITEWARDEN_VARIANT=root-nocaps bash Tests/e2e/incident.sh
 suite "the incident under real systemd (non-root unit, polkit)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" SITEWARDEN_VARIANT=nonroot bash Tests/e2e/incident.sh
 

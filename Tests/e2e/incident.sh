@@ -9,7 +9,9 @@
 #                                        run stops after the damage step (d) and says so
 #   SITEWARDEN_VARIANT=nonroot           run sitewarden as its own unprivileged user, with
 #                                        deploy/sitewarden-nonroot.service and the polkit rule
-#                                        deploy/50-sitewarden.rules (default: root, the root unit)
+#                                        deploy/50-sitewarden.rules; SITEWARDEN_VARIANT=root-nocaps:
+#                                        the root unit with an empty CapabilityBoundingSet=
+#                                        (default: root, the root unit as shipped)
 #   CI=true                              a host that cannot run the container fails the run
 #                                        instead of skipping it
 #
@@ -224,6 +226,14 @@ sitewarden_runs_unprivileged() {
     [[ -n $uid && $uid != 0 ]]
 }
 
+# True when sitewarden's main process has an empty capability bounding set.
+sitewarden_has_no_capabilities() {
+    local pid
+    pid=$(unit_property sitewarden MainPID)
+    # shellcheck disable=SC2016 # awk's own $2
+    [[ $(in_container awk '/^CapBnd:/ { print $2 }' "/proc/$pid/status") == 0000000000000000 ]]
+}
+
 # sitewarden_signal SIG: signals sitewarden's main process.
 sitewarden_signal() {
     in_container systemctl kill --kill-whom=main --signal="$1" sitewarden
@@ -297,6 +307,12 @@ step_c_start_sitewarden() {
     fi
     require "install sitewarden.service ($VARIANT variant)" \
         container_copy "$unit_file" /etc/systemd/system/sitewarden.service 0644
+    if [[ $VARIANT == root-nocaps ]]; then
+        say "Root without a single capability: restoring root-owned files and restarting units needs none."
+        require "drop-in: CapabilityBoundingSet= (empty)" in_container sh -c \
+            'mkdir -p /etc/systemd/system/sitewarden.service.d &&
+             printf "[Service]\nCapabilityBoundingSet=\n" >/etc/systemd/system/sitewarden.service.d/nocaps.conf'
+    fi
     require "install sitewarden.catalog" \
         container_copy "$REPO/deploy/sitewarden.catalog" /usr/lib/systemd/catalog/sitewarden.catalog 0644
     check "journalctl --update-catalog" in_container journalctl --update-catalog
@@ -309,6 +325,9 @@ step_c_start_sitewarden() {
     check "sitewarden is active" in_container systemctl is-active --quiet sitewarden
     if [[ $VARIANT == nonroot ]]; then
         check "sitewarden's main process is not root" sitewarden_runs_unprivileged
+    fi
+    if [[ $VARIANT == root-nocaps ]]; then
+        check "sitewarden runs with no capabilities in its bounding set" sitewarden_has_no_capabilities
     fi
     show systemctl status sitewarden
 }
