@@ -232,7 +232,10 @@ private final class ScanJob: @unchecked Sendable {
         }
         while let index = claim(for: worker) {
             let path = paths[index]
+            // Progress is reported before the result is published: the last publish ends the scan,
+            // and nothing of this file may run after `observe` has returned.
             if let entry = trusted[path], let facts = unchanged(path, entry) {
+                advanced()
                 guard publish(index, by: worker, state: .present(facts), entry: entry, hashedBytes: nil) else { return }
             } else {
                 let (state, stamp) = worker.hasher.observe(path, progress: advanced)
@@ -242,9 +245,9 @@ private final class ScanJob: @unchecked Sendable {
                     entry = ScanCache.Entry(stamp: stamp, digest: facts.sha256)
                     bytes = facts.size
                 }
+                advanced()
                 guard publish(index, by: worker, state: state, entry: entry, hashedBytes: bytes) else { return }
             }
-            advanced()
         }
     }
 
