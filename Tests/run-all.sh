@@ -5,7 +5,7 @@
 #   3. unit restarts over sd-bus under real systemd 252 in a container (Tests/e2e/unit-restart.sh);
 #   4. the incident end to end under real systemd, with the release binary (Tests/e2e/incident.sh),
 #      with the root unit, with the root unit stripped of every capability, and with the non-root
-#      unit and its polkit rule.
+#      unit and its polkit rule; then the repair's edge cases (Tests/e2e/repair-edges.sh).
 # Prints each suite's own result, then one line "tests: N passed, M failed" over the suites.
 # Under CI=true nothing may skip: a suite that cannot run fails.
 set -uo pipefail
@@ -46,6 +46,8 @@ suite "the incident under real systemd (root unit, empty capability bounding set
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" SITEWARDEN_VARIANT=root-nocaps bash Tests/e2e/incident.sh
 suite "the incident under real systemd (non-root unit, polkit)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" SITEWARDEN_VARIANT=nonroot bash Tests/e2e/incident.sh
+suite "repair edge cases under real systemd (reload, failed start, start limit, flapping)" \
+    env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/repair-edges.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then

@@ -423,4 +423,5 @@ main() {
     finish
 }
 
-main "$@"
+# Run only when executed, so other scenarios can source the steps.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi
