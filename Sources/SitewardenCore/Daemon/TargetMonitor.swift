@@ -1,3 +1,5 @@
+import Glibc
+
 /// Watches one target: verifies its files, probes its routes, repairs drift, confirms recovery.
 ///
 /// Returns what it found and emits each outcome once as an event; it never prints. One monitor
@@ -18,6 +20,7 @@ public final class TargetMonitor {
     /// What was last reported, so a condition that persists is logged once, not every cycle.
     private var reportedFailure: String?
     private var reportedDrifts = Set<String>()
+    private var reportedMissingPackages = Set<String>()
     /// What was already journaled and still holds: conditions that last (a warning, an extra file,
     /// an adopted-or-not upgrade, uncovered sources) are logged once, not every cycle.
     private var reportedWarnings = Set<String>()
@@ -146,6 +149,7 @@ public final class TargetMonitor {
             if !reportedDrifts.contains(key) { events.emit(driftEvent(drift)) }
         }
         reportedDrifts = current
+        reportMissingPackages(report)
         reportOnce(report)
         events.emit(
             Event(
@@ -182,6 +186,28 @@ public final class TargetMonitor {
             events.emit(
                 Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", result.verdict.name)]))
         }
+    }
+
+    /// A whole package directory gone (CASES.md 2b) is worse than missing files: nothing of the
+    /// package can be imported. Each such directory is reported once, at critical priority.
+    private func reportMissingPackages(_ report: VerificationReport) {
+        var gone = Set<String>()
+        for drift in report.drifts where drift.kind == .missing && !drift.recordPath.hasPrefix("..") {
+            guard let top = drift.recordPath.split(separator: "/").first, drift.recordPath.contains("/"),
+                drift.venvPath.hasSuffix(drift.recordPath)
+            else { continue }
+            let sitePackages = String(drift.venvPath.dropLast(drift.recordPath.count))
+            let directory = target.venv + "/" + sitePackages + top
+            var info = stat()
+            if lstat(directory, &info) != 0 { gone.insert(String(top)) }
+        }
+        for package in gone.subtracting(reportedMissingPackages).sorted() {
+            events.emit(
+                Event(
+                    .packageMissing, "\(target.name): the whole package directory \(package)/ is gone",
+                    [("TARGET", target.name), ("PACKAGE", package)]))
+        }
+        reportedMissingPackages = gone
     }
 
     private func reportOnce(_ report: VerificationReport) {

@@ -22,6 +22,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case configRejected = "SITEWARDEN_CONFIG_REJECTED"
     case stopping = "SITEWARDEN_STOPPING"
     case startLimitHit = "SITEWARDEN_START_LIMIT_HIT"
+    case packageMissing = "SITEWARDEN_PACKAGE_MISSING"
     case watchUnavailable = "SITEWARDEN_WATCH_UNAVAILABLE"
     case flapping = "SITEWARDEN_FLAPPING"
     case repairIneffective = "SITEWARDEN_REPAIR_INEFFECTIVE"
@@ -50,6 +51,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .configRejected: "497725a13d83408e87564d557a4388dc"
         case .stopping: "8ccd5bd1ef9d4ae19abfec0035708ae6"
         case .startLimitHit: "7e7ea14cb97b43b2b8c58924f1b140f0"
+        case .packageMissing: "6210001c845d49129111b1207c050549"
         case .watchUnavailable: "732719ee65e648dbafe633a396cdac9b"
         case .flapping: "0b44b60fab6e434393ff3da5a36c9697"
         case .repairIneffective: "6919aa9698134caa932a827e615a4bf2"
@@ -68,7 +70,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged, .stagedRemoved:
             .warning
         case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected, .repairIneffective: .error
-        case .backupDamaged, .flapping, .startLimitHit: .critical
+        case .backupDamaged, .flapping, .startLimitHit, .packageMissing: .critical
         }
     }
 }

@@ -270,3 +270,38 @@ extension TargetMonitorTests {
         #expect(services.resets.isEmpty)
     }
 }
+
+extension TargetMonitorTests {
+    @Test func wholePackageDirectoryGoneIsCriticalOnceAndRestored() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try FileManager.default.removeItem(atPath: scratch.sitePackages + "/tunely")
+        let route = try InfoRoute(serving: false)
+        let events = RecordingSink()
+        let monitor = TargetMonitor(target: target(scratch, url: route.url), events: events)
+
+        _ = monitor.runCycle(repair: false, services: nil)
+        _ = monitor.runCycle(repair: false, services: nil)
+        let repaired = monitor.runCycle(
+            repair: true, services: ScriptedServiceManager(onRestart: route.startServing))
+
+        #expect(events.kinds.filter { $0 == .packageMissing }.count == 1)
+        #expect(events.first(.packageMissing)?.field("PACKAGE") == "tunely")
+        #expect(events.first(.packageMissing)?.kind.priority == .critical)
+        #expect(repaired == .healthy)
+        #expect(try Files.lineCount(scratch.sitePackages + "/tunely/server.py") == RealTunely.serverPyLines)
+    }
+
+    @Test func someMissingFilesInAPresentPackageAreNotAMissingPackage() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        unlink(scratch.sitePackages + "/tunely/cli.py")
+        let events = RecordingSink()
+
+        _ = TargetMonitor(target: target(scratch, url: "http://127.0.0.1:9/"), events: events)
+            .runCycle(repair: false, services: nil)
+
+        #expect(events.kinds.contains(.driftFound))
+        #expect(!events.kinds.contains(.packageMissing))
+    }
+}
