@@ -39,6 +39,12 @@ suite "swift build" swift build --build-tests
 # UnitControllerSystemdTests need systemd as PID 1: they run in the container suite below.
 suite "unit tests (swift test)" swift test --skip-build --skip UnitControllerSystemdTests
 suite "release build (static Swift runtime)" swift build -c release --static-swift-stdlib
+# Exposure ×10: at most 2.0 for the root unit and 1.3 for the non-root one.
+suite "unit hardening: systemd-analyze security (root ≤ 2.0, non-root ≤ 1.3)" bash -c \
+    'systemd-analyze security --offline=yes --threshold=20 deploy/sitewarden.service >/dev/null &&
+     systemd-analyze security --offline=yes --threshold=13 deploy/sitewarden-nonroot.service >/dev/null &&
+     systemd-analyze security --offline=yes deploy/sitewarden.service deploy/sitewarden-nonroot.service | grep Overall'
+
 suite "unit restarts under real systemd" env SKIP_BUILD=1 bash Tests/e2e/unit-restart.sh
 suite "the incident under real systemd (root unit)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/incident.sh
