@@ -26,6 +26,7 @@ public final class Daemon: @unchecked Sendable {
     private var monitors: [TargetMonitor] = []
     private var services: SystemdServiceManager?
     private var cycleTimer: DispatchSourceTimer?
+    private var startupTimer: DispatchSourceTimer?
     private var watchdogTimer: DispatchSourceTimer?
     private var signalSources: [DispatchSourceSignal] = []
     private var cycles = 0
@@ -40,6 +41,7 @@ public final class Daemon: @unchecked Sendable {
     public func start() {
         installSignalHandlers()
         startWatchdog()
+        startupTimer = startupExtender()
         cycleQueue.async { [self] in
             removeStagedLeftovers()
             monitors = makeMonitors(for: config)
@@ -49,11 +51,24 @@ public final class Daemon: @unchecked Sendable {
                     .started, "sitewarden \(sitewardenVersion) watching \(config.targets.count) target(s)",
                     [("CONFIG", configPath), ("TARGETS", config.targets.map(\.name).joined(separator: " "))]))
             runCycle()
+            startupTimer?.cancel()
             notifier.ready(status: statusLine())
             scheduleCycles()
             updateWatchers()
         }
     }
+
+    /// While the first verification runs (READY=1 waits for it), asks systemd for more start-up
+    /// time every few seconds, so a large venv is not killed by TimeoutStartSec= half-way.
+    private func startupExtender() -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: controlQueue)
+        timer.schedule(deadline: .now() + Self.startupExtensionPeriod, repeating: Self.startupExtensionPeriod)
+        timer.setEventHandler { [notifier] in notifier.extendTimeout(by: .seconds(15)) }
+        timer.resume()
+        return timer
+    }
+
+    static let startupExtensionPeriod: DispatchTimeInterval = .seconds(5)
 
     private func makeMonitors(for config: SitewardenConfig) -> [TargetMonitor] {
         config.targets.map { target in

@@ -11,6 +11,13 @@ public struct Notifier: Sendable {
     public func ready(status: String) { send("READY=1\nSTATUS=\(oneLine(status))") }
     public func status(_ text: String) { send("STATUS=\(oneLine(text))") }
     public func watchdog() { send("WATCHDOG=1") }
+
+    /// Asks systemd for `extra` more time to finish starting (TimeoutStartSec= counts from now).
+    public func extendTimeout(by extra: Duration) {
+        send(
+            "EXTEND_TIMEOUT_USEC=\(extra.components.seconds * 1_000_000 + extra.components.attoseconds / 1_000_000_000_000)"
+        )
+    }
     public func stopping() { send("STOPPING=1") }
 
     /// `RELOADING=1` with the monotonic timestamp systemd 253+ wants and 252 ignores.

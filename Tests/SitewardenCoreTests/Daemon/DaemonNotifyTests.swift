@@ -47,7 +47,8 @@ struct DaemonNotifyTests {
     }
 
     private func writeConfig(
-        _ scratch: Scratch, route: String, interval: String = "1s", quietPeriod: String = "2s"
+        _ scratch: Scratch, route: String, interval: String = "1s", quietPeriod: String = "2s",
+        probeTimeout: String = "1s"
     ) throws -> String {
         let path = scratch.path + "/config.toml"
         let text = """
@@ -65,7 +66,7 @@ struct DaemonNotifyTests {
 
             [[target.route]]
             url = "\(route)"
-            timeout = "1s"
+            timeout = "\(probeTimeout)"
             """
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -165,5 +166,26 @@ struct DaemonNotifyTests {
 
         #expect(process.terminationStatus == 78)
         #expect(!notify.receive(until: .now + .milliseconds(300)).contains { $0.message.hasPrefix("READY=1") })
+    }
+
+    @Test func slowFirstVerificationExtendsTheStartTimeoutUntilReady() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        // A route that never answers keeps the first cycle busy for its 7 s timeout.
+        let server = try LoopbackHTTPServer { _ in .silence }
+        let notify = try NotifySocket(in: scratch.path)
+        let process = try launch(
+            config: try writeConfig(
+                scratch, route: "http://127.0.0.1:\(server.port)/", interval: "1h", probeTimeout: "7s"),
+            notify: notify, watchdogMicroseconds: nil)
+
+        let messages = notify.receive(until: .now + .seconds(9))
+        process.terminate()
+        process.waitUntilExit()
+
+        let ready = try #require(messages.firstIndex { $0.message.hasPrefix("READY=1") })
+        let extensions = messages[..<ready].filter { $0.message == "EXTEND_TIMEOUT_USEC=15000000" }
+        #expect(extensions.count >= 1)
+        #expect(!messages[ready...].contains { $0.message.hasPrefix("EXTEND_TIMEOUT_USEC") })
     }
 }
