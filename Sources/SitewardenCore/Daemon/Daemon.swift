@@ -120,7 +120,7 @@ public final class Daemon: @unchecked Sendable {
         }
         cycles += 1
         notifier.status(statusLine())
-        StatusFile(directory: config.daemon.stateDirectory).write(monitors: monitors)
+        StatusFile(directory: config.daemon.stateDirectory).write(monitors: monitors, cycles: cycles)
     }
 
     /// Runs a cycle of `target` as soon as the cycle queue is free. Requests that arrive before it

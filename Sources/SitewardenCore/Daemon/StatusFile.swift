@@ -7,6 +7,8 @@ import Glibc
 public struct DaemonStatus: Codable, Sendable, Equatable {
     public var writtenAt: Int
     public var pid: Int32
+    /// Check cycles the daemon has run since it started.
+    public var cycles: Int = 0
     public var targets: [TargetStatus]
 
     public static let fileName = "status.json"
@@ -30,9 +32,9 @@ public struct TargetStatus: Codable, Sendable, Equatable {
 struct StatusFile {
     let directory: String
 
-    func write(monitors: [TargetMonitor]) {
+    func write(monitors: [TargetMonitor], cycles: Int = 0) {
         let status = DaemonStatus(
-            writtenAt: Int(time(nil)), pid: getpid(),
+            writtenAt: Int(time(nil)), pid: getpid(), cycles: cycles,
             targets: monitors.map { monitor in
                 TargetStatus(
                     name: monitor.target.name, health: monitor.health, version: monitor.lastReport?.version,

@@ -7,7 +7,13 @@ import Glibc
 /// event's fields prefixed with `SITEWARDEN_`. Without a journal (no /run/systemd/journal/socket)
 /// the entry goes to stderr instead, so a one-shot command run by hand still shows it.
 public struct JournalSink: EventSink {
-    public init() {}
+    /// The socket journald listens on; sd_journal_sendv reports success even when it is absent,
+    /// so its presence is what decides between the journal and stderr.
+    private let journalSocket: String
+
+    public init(journalSocket: String = "/run/systemd/journal/socket") {
+        self.journalSocket = journalSocket
+    }
 
     public func emit(_ event: Event) {
         var entries = [
@@ -19,7 +25,7 @@ public struct JournalSink: EventSink {
         ]
         for (name, value) in event.fields { entries.append("SITEWARDEN_\(name)=\(value)") }
 
-        if send(entries) != 0 {
+        if access(journalSocket, W_OK) != 0 || send(entries) != 0 {
             StandardStreams.writeError("<\(event.kind.priority.rawValue)>\(event.message)\n")
         }
     }
