@@ -54,6 +54,8 @@ suite "the incident under real systemd (non-root unit, polkit)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" SITEWARDEN_VARIANT=nonroot bash Tests/e2e/incident.sh
 suite "repair edge cases under real systemd (reload, failed start, start limit, flapping)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/repair-edges.sh
+suite "sitewarden as a systemd service (broken reload, exit 78, watchdog, journalctl -x)" \
+    env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/systemd-behaviour.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then

@@ -70,6 +70,12 @@ public final class Daemon: @unchecked Sendable {
 
     static let startupExtensionPeriod: DispatchTimeInterval = .seconds(5)
 
+    /// Test hook: `SITEWARDEN_TEST_HANG_AFTER_CYCLES=N` makes every cycle after the N-th block
+    /// forever, as a cycle stuck in the kernel would (Tests/e2e/systemd-behaviour.sh).
+    static let testHangAfterCycles: Int? = getenv("SITEWARDEN_TEST_HANG_AFTER_CYCLES").flatMap {
+        Int(String(cString: $0))
+    }
+
     private func makeMonitors(for config: SitewardenConfig) -> [TargetMonitor] {
         config.targets.map { target in
             let monitor =
@@ -113,6 +119,10 @@ public final class Daemon: @unchecked Sendable {
     private func runCycle(only names: Set<String>? = nil) {
         heartbeat.cycleStarted()
         defer { heartbeat.cycleEnded() }
+        if let hangAfter = Self.testHangAfterCycles, cycles >= hangAfter {
+            // Test hook: a wedged cycle, to prove the watchdog restarts the daemon.
+            while true { pause() }
+        }
         for monitor in monitors where names?.contains(monitor.target.name) ?? true {
             _ = monitor.runCycle(repair: true, services: services)
             // A reinstall may have added directories (a new subpackage, a new dist-info).
