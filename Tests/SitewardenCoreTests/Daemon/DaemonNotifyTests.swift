@@ -72,12 +72,15 @@ struct DaemonNotifyTests {
         return path
     }
 
-    private func launch(config: String, notify: NotifySocket, watchdogMicroseconds: Int?) throws -> Process {
+    private func launch(
+        config: String, notify: NotifySocket, watchdogMicroseconds: Int?, watchdogPID: Int32? = nil
+    ) throws -> Process {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw FixtureError("no daemon binary at \(Self.binary): run swift build --build-tests first")
         }
         var environment = ["NOTIFY_SOCKET": notify.path, "PATH": "/usr/bin:/bin"]
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = "\(watchdogMicroseconds)" }
+        if let watchdogPID { environment["WATCHDOG_PID"] = "\(watchdogPID)" }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--config", config, "run"]
@@ -187,5 +190,23 @@ struct DaemonNotifyTests {
         let extensions = messages[..<ready].filter { $0.message == "EXTEND_TIMEOUT_USEC=15000000" }
         #expect(extensions.count >= 1)
         #expect(!messages[ready...].contains { $0.message.hasPrefix("EXTEND_TIMEOUT_USEC") })
+    }
+
+    @Test func watchdogMeantForAnotherProcessGetsNoPings() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "ok") }
+        let notify = try NotifySocket(in: scratch.path)
+        // WATCHDOG_PID names this test process, not the daemon: sd_watchdog_enabled says no.
+        let process = try launch(
+            config: try writeConfig(scratch, route: "http://127.0.0.1:\(server.port)/"), notify: notify,
+            watchdogMicroseconds: 500_000, watchdogPID: getpid())
+
+        let running = notify.receive(until: .now + .seconds(2))
+        process.terminate()
+        process.waitUntilExit()
+
+        #expect(running.contains { $0.message.hasPrefix("READY=1") })
+        #expect(!running.contains { $0.message == "WATCHDOG=1" })
     }
 }
