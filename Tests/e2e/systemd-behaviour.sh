@@ -88,7 +88,7 @@ step_m_watchdog() {
 
 watchdog_restarted() {
     [[ $(unit_property sitewarden NRestarts) -ge 1 ]] &&
-        in_container journalctl -u sitewarden --no-pager | grep -q "Watchdog timeout"
+        in_container journalctl -u sitewarden --no-pager | grep -Eq "Watchdog (timeout|request)"
 }
 
 behaviour_main() {

@@ -201,8 +201,15 @@ public final class Daemon: @unchecked Sendable {
         let timer = DispatchSource.makeTimerSource(queue: controlQueue)
         timer.schedule(
             deadline: .now(), repeating: .nanoseconds(Int(period.wholeNanoseconds)), leeway: .milliseconds(10))
+        // Alive: ping. Silent for half the timeout: stop pinging. Silent for the whole timeout:
+        // the cycle is stuck for certain, so ask systemd to act now (WATCHDOG=trigger) rather
+        // than wait out its own timer.
         timer.setEventHandler { [heartbeat, notifier] in
-            if heartbeat.isAlive(within: period) { notifier.watchdog() }
+            if heartbeat.isAlive(within: period) {
+                notifier.watchdog()
+            } else if !heartbeat.isAlive(within: timeout) {
+                notifier.watchdogTrigger()
+            }
         }
         timer.resume()
         watchdogTimer = timer

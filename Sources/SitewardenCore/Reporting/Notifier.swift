@@ -11,6 +11,8 @@ public struct Notifier: Sendable {
     public func ready(status: String) { send("READY=1\nSTATUS=\(oneLine(status))") }
     public func status(_ text: String) { send("STATUS=\(oneLine(text))") }
     public func watchdog() { send("WATCHDOG=1") }
+    /// Tells systemd the daemon is stuck: it applies the watchdog's action at once.
+    public func watchdogTrigger() { send("WATCHDOG=trigger") }
 
     /// Asks systemd for `extra` more time to finish starting (TimeoutStartSec= counts from now).
     public func extendTimeout(by extra: Duration) {

@@ -73,7 +73,8 @@ struct DaemonNotifyTests {
     }
 
     private func launch(
-        config: String, notify: NotifySocket, watchdogMicroseconds: Int?, watchdogPID: Int32? = nil
+        config: String, notify: NotifySocket, watchdogMicroseconds: Int?, watchdogPID: Int32? = nil,
+        hangAfterCycles: Int? = nil
     ) throws -> Process {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw FixtureError("no daemon binary at \(Self.binary): run swift build --build-tests first")
@@ -81,6 +82,7 @@ struct DaemonNotifyTests {
         var environment = ["NOTIFY_SOCKET": notify.path, "PATH": "/usr/bin:/bin"]
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = "\(watchdogMicroseconds)" }
         if let watchdogPID { environment["WATCHDOG_PID"] = "\(watchdogPID)" }
+        if let hangAfterCycles { environment["SITEWARDEN_TEST_HANG_AFTER_CYCLES"] = "\(hangAfterCycles)" }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--config", config, "run"]
@@ -208,5 +210,24 @@ struct DaemonNotifyTests {
 
         #expect(running.contains { $0.message.hasPrefix("READY=1") })
         #expect(!running.contains { $0.message == "WATCHDOG=1" })
+    }
+
+    @Test func wedgedCycleStopsThePingsThenTriggersTheWatchdog() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "ok") }
+        let notify = try NotifySocket(in: scratch.path)
+        let process = try launch(
+            config: try writeConfig(scratch, route: "http://127.0.0.1:\(server.port)/", interval: "200ms"),
+            notify: notify, watchdogMicroseconds: 400_000, hangAfterCycles: 1)
+
+        let messages = notify.receive(until: .now + .seconds(3))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let trigger = try #require(messages.firstIndex { $0.message == "WATCHDOG=trigger" })
+        let lastPing = try #require(messages.lastIndex { $0.message == "WATCHDOG=1" })
+        #expect(lastPing < trigger)
+        #expect(messages[lastPing].at.duration(to: messages[trigger].at) >= .milliseconds(300))
     }
 }
