@@ -207,9 +207,18 @@ journal_has() {
     local id count
     id=$(catalog_id "$1")
     [[ -n $id ]] || { echo "#   deploy/sitewarden.catalog has no id under '# $1'"; return 1; }
-    count=$(in_container journalctl --quiet --since="@$((damaged_at / 1000))" -o json \
-        _SYSTEMD_UNIT=sitewarden.service MESSAGE_ID="$id" "${@:2}" | wc -l)
-    ((count > 0)) || { echo "#   no journal entry MESSAGE_ID=$id ${*:2}"; return 1; }
+    # The service's answer can reach our curl a moment before sitewarden's own probe of it has
+    # been journaled: wait for the entry a while rather than race it.
+    local deadline=$((SECONDS + 20))
+    while true; do
+        count=$(in_container journalctl --quiet --since="@$((damaged_at / 1000))" -o json \
+            _SYSTEMD_UNIT=sitewarden.service MESSAGE_ID="$id" "${@:2}" | wc -l)
+        ((count > 0)) && return 0
+        ((SECONDS < deadline)) || break
+        sleep 0.5
+    done
+    echo "#   no journal entry MESSAGE_ID=$id ${*:2} within 20 s"
+    return 1
 }
 
 sitewarden_libraries_resolve() {
@@ -378,6 +387,8 @@ step_e_recovery() {
     check "journal: restore done" journal_has SITEWARDEN_RESTORE_DONE
     check "journal: unit restarted" journal_has SITEWARDEN_UNIT_RESTARTED
     check "journal: probe recovered" journal_has SITEWARDEN_PROBE_RECOVERED
+    check "journal: target recovered (files verified, every route answers)" \
+        journal_has SITEWARDEN_TARGET_RECOVERED
     check "as-dispatch was restarted after the damage restart (new InvocationID)" \
         [ "$(unit_property as-dispatch InvocationID)" != "$damaged_invocation" ]
     check "sitewarden is still active" in_container systemctl is-active --quiet sitewarden
