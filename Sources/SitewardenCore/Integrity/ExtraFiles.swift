@@ -5,12 +5,15 @@ extension Verifier {
     /// lists: `.py` and `.so` files, and bytecode Python would load without a source (a `.pyc`
     /// outside `__pycache__`). Interpreter-written `__pycache__` bytecode of an existing source is
     /// normal; bytecode whose source is gone is extra. Paths matching `ignore` are exempt.
+    /// `walked` receives every directory listed, whose entries the outcome rests on.
     func extraFiles(
-        _ expectations: Expectations, baselineUsed: Bool, progress: @escaping @Sendable () -> Void
+        _ expectations: Expectations, baselineUsed: Bool, walked: inout [String],
+        progress: @escaping @Sendable () -> Void
     ) -> [FileDrift] {
         var found = [String]()
         for directory in expectations.packageDirectories {
-            collectImportable(in: expectations.sitePackages + "/" + directory, depth: 0, into: &found)
+            collectImportable(
+                in: expectations.sitePackages + "/" + directory, depth: 0, into: &found, walked: &walked)
         }
         let extras = found.map { Paths.relative($0, to: expectations.venvRoot) }.filter { venvPath in
             !expectations.isInstalled(venvPath)
@@ -35,9 +38,12 @@ extension Verifier {
     }
 
     /// Walks `directory` without following symlinks, collecting importable files (absolute paths).
-    private func collectImportable(in directory: String, depth: Int, into found: inout [String]) {
+    private func collectImportable(
+        in directory: String, depth: Int, into found: inout [String], walked: inout [String]
+    ) {
         // Real packages nest a handful of levels; the bound only stops a pathological tree.
         guard depth < 64 else { return }
+        walked.append(directory)
         let inPycache = Paths.lastComponent(of: directory) == "__pycache__"
         for (name, type) in directoryEntriesWithTypes(directory) {
             let path = directory + "/" + name
@@ -49,7 +55,7 @@ extension Verifier {
                 isDirectory = info.st_mode & S_IFMT == S_IFDIR
             }
             if isDirectory {
-                collectImportable(in: path, depth: depth + 1, into: &found)
+                collectImportable(in: path, depth: depth + 1, into: &found, walked: &walked)
                 continue
             }
             if name.hasSuffix(".py") || name.hasSuffix(".so") {

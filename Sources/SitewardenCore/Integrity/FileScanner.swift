@@ -10,6 +10,8 @@ struct ScanStatistics: Sendable, Equatable {
     var bytesHashed = 0
     /// True when no cached digest was trusted: no cache, a damaged one, or the periodic full rehash.
     var fullRehash = true
+    /// True when nothing was read: the last verification's report was reused (`VerificationSnapshot`).
+    var reusedReport = false
 }
 
 /// Observes many files at once: what is on disk at each path (digest, size, metadata).
@@ -88,7 +90,42 @@ public final class FileScanner {
         return job.states
     }
 
-    private func realtimeNanoseconds() -> Int64 {
+    /// The report of an earlier verification under `key`, when the periodic full rehash is not due
+    /// and nothing that verification read has changed since (`VerificationSnapshot`); counts as a
+    /// scan that trusted the cache. nil without a cache.
+    func reusableReport(key: SHA256Digest, venvRoot: String) -> VerificationReport? {
+        guard let cache, let scans = cache.scansSinceFullRehash(), scans + 1 < fullRehashEvery,
+            let report = VerificationSnapshot(beside: cache).reuse(key: key, venvRoot: venvRoot, workers: workers)
+        else { return nil }
+        cache.countScanWithoutRehash(scans + 1)
+        lastScan = ScanStatistics(
+            files: report.filesChecked, hashed: 0, fromCache: report.filesChecked, bytesHashed: 0, fullRehash: false,
+            reusedReport: true)
+        return report
+    }
+
+    /// Starts a verification that reads afresh: until it scans, the statistics say nothing was scanned.
+    func beginFreshVerification() {
+        lastScan = ScanStatistics(fullRehash: false)
+    }
+
+    /// Keeps `report` for `reusableReport` when a cache is kept and no input changed within the
+    /// racy window before `startedAt` (realtime nanoseconds, taken before anything was read).
+    /// Without inputs (the verification stopped before reading files) any kept report is dropped.
+    func remember(
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String?, inputs: [String]?, startedAt: Int64
+    ) {
+        guard let cache else { return }
+        let snapshot = VerificationSnapshot(beside: cache)
+        guard let venvRoot, let inputs else {
+            snapshot.discard()
+            return
+        }
+        snapshot.store(
+            report, key: key, venvRoot: venvRoot, inputs: inputs, notChangedSince: startedAt - racyWindowNanoseconds)
+    }
+
+    func realtimeNanoseconds() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)

@@ -21,7 +21,10 @@ struct ScanCache: Sendable {
     }
 
     static let directoryName = "scan-cache"
-    private static let magic = Array("SWSCAN1\n".utf8)
+    private static let magic = Array("SWSCAN2\n".utf8)
+    /// magic · scan count · its complement: the count changes on every scan that trusts the cache,
+    /// so it sits outside the sealed body and is rewritten in place (`countScanWithoutRehash`).
+    static let headerSize = 16
     /// Far beyond any venv (100,000 files of 200-byte paths take 25 MB).
     private static let sizeLimit = 256 << 20
 
@@ -85,79 +88,88 @@ struct ScanCache: Sendable {
         return errno == ENOENT && access(stateDirectory, W_OK) == 0
     }
 
+    /// How many scans trusted the cache since the last full rehash, from the header alone; nil
+    /// when there is no cache or its header is damaged (the next scan then hashes everything).
+    func scansSinceFullRehash() -> Int? {
+        guard let file = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK) else {
+            return nil
+        }
+        var header = [UInt8](repeating: 0, count: Self.headerSize)
+        let count = header.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress, $0.count, 0) }
+        guard count == Self.headerSize else { return nil }
+        return header.withUnsafeBytes { Self.decodeHeader($0) }
+    }
+
+    /// Counts one more scan that trusted the cache without rewriting it: a verification whose every
+    /// input was unchanged (`VerificationSnapshot`) must still bring the periodic full rehash nearer.
+    /// A torn write leaves a count and complement that disagree, which reads as "rehash now".
+    func countScanWithoutRehash(_ scans: Int) {
+        guard let file = try? FileDescriptor.open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY) else { return }
+        var writer = ByteWriter(magic: [])
+        Self.appendCount(UInt32(clamping: scans), to: &writer)
+        _ = writer.bytes.withUnsafeBytes { pwrite(file.rawValue, $0.baseAddress, $0.count, off_t(Self.magic.count)) }
+    }
+
     // MARK: Format
 
-    // magic (8) · scansSinceFullRehash u32 · count u32 ·
-    // count × (pathLength u32 · path · size i64 · mtime ns i64 · ctime ns i64 · inode u64 · device u64 · sha256 32) ·
-    // SHA-256 of all the above (32). Integers little-endian.
+    // Header: magic (8) · scansSinceFullRehash u32 · its bitwise complement u32.
+    // Body: count u32 · count × (pathLength u32 · path · size i64 · mtime ns i64 · ctime ns i64 ·
+    // inode u64 · device u64 · sha256 32) · SHA-256 of the body before it (32). Integers little-endian.
+
+    private static func appendCount(_ scans: UInt32, to writer: inout ByteWriter) {
+        writer.append(scans)
+        writer.append(~scans)
+    }
+
+    private static func decodeHeader(_ header: UnsafeRawBufferPointer) -> Int? {
+        var reader = ByteReader(header)
+        guard let magic = reader.take(Self.magic.count), magic.elementsEqual(Self.magic),
+            let scans = reader.integer(UInt32.self), let check = reader.integer(UInt32.self), check == ~scans
+        else { return nil }
+        return Int(scans)
+    }
 
     static func encode(_ contents: Contents) -> [UInt8] {
-        var bytes = magic
-        bytes.reserveCapacity(contents.entries.count * 140 + 64)
-        append(UInt32(clamping: contents.scansSinceFullRehash), to: &bytes)
-        append(UInt32(contents.entries.count), to: &bytes)
+        var header = ByteWriter(magic: magic)
+        appendCount(UInt32(clamping: contents.scansSinceFullRehash), to: &header)
+        var body = ByteWriter(magic: [], reserving: contents.entries.count * 140 + 64)
+        body.append(UInt32(contents.entries.count))
         for (path, entry) in contents.entries {
-            append(UInt32(path.utf8.count), to: &bytes)
-            bytes += path.utf8
-            append(UInt64(bitPattern: entry.stamp.size), to: &bytes)
-            append(UInt64(bitPattern: entry.stamp.modifiedNanoseconds), to: &bytes)
-            append(UInt64(bitPattern: entry.stamp.changedNanoseconds), to: &bytes)
-            append(entry.stamp.inode, to: &bytes)
-            append(entry.stamp.device, to: &bytes)
-            bytes += entry.digest.bytes
+            body.append(path)
+            body.append(entry.stamp.size)
+            body.append(entry.stamp.modifiedNanoseconds)
+            body.append(entry.stamp.changedNanoseconds)
+            body.append(entry.stamp.inode)
+            body.append(entry.stamp.device)
+            body.append(bytes: entry.digest.bytes)
         }
-        bytes += SHA256Hasher.digest(of: bytes).bytes
-        return bytes
+        return header.bytes + body.sealed()
     }
 
     static func decode(_ bytes: [UInt8]) -> Contents? {
-        guard bytes.count >= magic.count + 8 + 32, bytes.starts(with: magic) else { return nil }
-        let body = bytes[..<(bytes.count - 32)]
-        guard SHA256Hasher.digest(of: body).bytes.elementsEqual(bytes[(bytes.count - 32)...]) else { return nil }
-
-        var reader = Reader(bytes: body, offset: magic.count)
-        guard let scans = reader.uint32(), let count = reader.uint32() else { return nil }
-        var entries = [String: Entry](minimumCapacity: Int(min(count, 1 << 20)))
-        for _ in 0..<count {
-            guard let length = reader.uint32(), let path = reader.string(Int(length)),
-                let size = reader.uint64(), let modified = reader.uint64(), let changed = reader.uint64(),
-                let inode = reader.uint64(), let device = reader.uint64(),
-                let digest = reader.take(32).flatMap({ SHA256Digest(bytes: Array($0)) })
+        bytes.withUnsafeBytes { raw -> Contents? in
+            guard raw.count >= headerSize + 4 + 32,
+                let scans = decodeHeader(UnsafeRawBufferPointer(rebasing: raw[..<headerSize]))
             else { return nil }
-            let stamp = FileStamp(
-                size: Int64(bitPattern: size), modifiedNanoseconds: Int64(bitPattern: modified),
-                changedNanoseconds: Int64(bitPattern: changed), inode: inode, device: device)
-            entries[path] = Entry(stamp: stamp, digest: digest)
-        }
-        guard reader.offset == body.endIndex, entries.count == count else { return nil }
-        return Contents(scansSinceFullRehash: Int(scans), entries: entries)
-    }
+            let sealed = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
+            guard ByteReader.isSealed(sealed) else { return nil }
 
-    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
-    }
-
-    /// Bounds-checked reads over the cache body; every read past the end is nil.
-    private struct Reader {
-        let bytes: ArraySlice<UInt8>
-        var offset: Int
-
-        mutating func take(_ count: Int) -> ArraySlice<UInt8>? {
-            guard count >= 0, bytes.endIndex - offset >= count else { return nil }
-            defer { offset += count }
-            return bytes[offset..<(offset + count)]
-        }
-
-        mutating func uint32() -> UInt32? {
-            take(4).map { $0.reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-        }
-
-        mutating func uint64() -> UInt64? {
-            take(8).map { $0.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-        }
-
-        mutating func string(_ count: Int) -> String? {
-            take(count).map { String(decoding: $0, as: UTF8.self) }
+            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: sealed[..<(sealed.count - 32)]))
+            guard let count = reader.integer(UInt32.self) else { return nil }
+            var entries = [String: Entry](minimumCapacity: Int(min(count, 1 << 20)))
+            for _ in 0..<count {
+                guard let path = reader.string(), let size = reader.integer(Int64.self),
+                    let modified = reader.integer(Int64.self), let changed = reader.integer(Int64.self),
+                    let inode = reader.integer(UInt64.self), let device = reader.integer(UInt64.self),
+                    let digest = reader.take(32).flatMap({ SHA256Digest(bytes: Array($0)) })
+                else { return nil }
+                let stamp = FileStamp(
+                    size: size, modifiedNanoseconds: modified, changedNanoseconds: changed, inode: inode,
+                    device: device)
+                entries[path] = Entry(stamp: stamp, digest: digest)
+            }
+            guard reader.isAtEnd, entries.count == count else { return nil }
+            return Contents(scansSinceFullRehash: scans, entries: entries)
         }
     }
 }

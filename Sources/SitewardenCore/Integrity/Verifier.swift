@@ -49,9 +49,46 @@ public struct Verifier {
     /// Verifies every expected file, observed through `scanner` (its workers and scan cache).
     /// `progress` is called from the scanner's threads as hashing advances (every file and every
     /// 16 MiB), so the daemon's watchdog sees a long scan making progress.
+    ///
+    /// When the scanner keeps a cache and nothing the last clean verification read has changed, its
+    /// report is reused without reading RECORD or any file (`VerificationSnapshot`).
     public func verify(
         scanner: FileScanner = FileScanner(), progress: @escaping @Sendable () -> Void = {}
     ) -> VerificationReport {
+        let key = snapshotKey
+        if scanner.cache != nil, let venvRoot = try? Paths.realPath(venv),
+            var reused = scanner.reusableReport(key: key, venvRoot: venvRoot)
+        {
+            reused.target = target
+            return reused
+        }
+        // Taken before anything is read: an input changed after this may not be vouched for.
+        let startedAt = scanner.realtimeNanoseconds()
+        scanner.beginFreshVerification()
+        let (report, inputs) = verifyReadingEverything(scanner: scanner, progress: progress)
+        scanner.remember(report, key: key, venvRoot: inputs?.venvRoot, inputs: inputs?.paths, startedAt: startedAt)
+        return report
+    }
+
+    /// What a report depends on besides the files: the target's configuration, and the code.
+    var snapshotKey: SHA256Digest {
+        var writer = ByteWriter(magic: Array("sitewarden \(sitewardenVersion) verification 1\n".utf8))
+        writer.append(target)
+        writer.append(venv)
+        writer.append(distribution)
+        writer.append(optional: version)
+        writer.append(backupDirectory)
+        writer.append(UInt8(policy.pinVersion ? 1 : 0))
+        writer.append(policy.modeMask)
+        writer.append(policy.ignore)
+        return SHA256Hasher.digest(of: writer.bytes)
+    }
+
+    /// The whole verification: RECORD, the baseline, every file. Returns with the report the inputs
+    /// it read when it got as far as reading files, for `VerificationSnapshot`.
+    private func verifyReadingEverything(
+        scanner: FileScanner, progress: @escaping @Sendable () -> Void
+    ) -> (VerificationReport, (venvRoot: String, paths: [String])?) {
         var report = VerificationReport(
             target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
 
@@ -61,7 +98,7 @@ public struct Verifier {
         } catch {
             report.failure = "\(error)"
             report.backupDamaged = error.damaged
-            return report
+            return (report, nil)
         }
 
         let installed: InstalledDistribution?
@@ -77,7 +114,7 @@ public struct Verifier {
             // Without a dist-info the baseline alone still says what should be there.
             guard manifest != nil, case .notInstalled = error else {
                 report.failure = "\(error)"
-                return report
+                return (report, nil)
             }
             installed = nil
             report.warn("\(error); verifying against the baseline only")
@@ -85,7 +122,7 @@ public struct Verifier {
 
         if let manifest, let problem = baselineMismatch(manifest, installed: installed) {
             report.failure = problem
-            return report
+            return (report, nil)
         }
 
         var judgement = VersionJudgement()
@@ -95,7 +132,7 @@ public struct Verifier {
                 baseline: manifest?.version, pinned: policy.pinVersion)
             if let failure = judgement.failure {
                 report.failure = failure
-                return report
+                return (report, nil)
             }
             if let note = judgement.note { report.warn(note) }
             report.versionChange = judgement.change
@@ -108,7 +145,7 @@ public struct Verifier {
             venvRoot = root
         } else {
             report.failure = "venv \(venv) does not exist"
-            return report
+            return (report, nil)
         }
 
         let sitePackages =
@@ -131,12 +168,13 @@ public struct Verifier {
         guard !expectations.isEmpty else {
             report.failure =
                 "\(distribution) has no usable RECORD and no baseline was recorded: nothing to verify against"
-            return report
+            return (report, nil)
         }
         expectations.addOtherDistributions(excluding: InstalledDistribution.normalizeName(distribution))
 
         // A package file or directory swapped for a symlink out of the venv makes Python run code
         // from elsewhere: that is drift, and such a path is never read through.
+        let expected = expectations.orderedPaths.map { expectations[$0]!.absolutePath }
         refuseVenvDirectoriesLeadingOut(&expectations, report: &report)
         let order = expectations.orderedPaths
         let resolver = PathResolver()
@@ -160,10 +198,56 @@ public struct Verifier {
                 report.drifts.append(drift)
             }
         }
-        report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, progress: progress)
+        var walked = [String]()
+        report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, walked: &walked, progress: progress)
         report.drifts.sort { $0.venvPath < $1.venvPath }
         inspectInstallShape(installed, expectations: expectations, report: &report)
-        return report
+        guard report.drifts.isEmpty && report.unstable.isEmpty else { return (report, nil) }
+        let inputs = snapshotInputs(
+            installed: installed, venvRoot: venvRoot, sitePackages: sitePackages, expected: expected, walked: walked)
+        return (report, (venvRoot, inputs))
+    }
+
+    /// Every path whose state this verification's outcome rests on (see `VerificationSnapshot`):
+    /// what `locate` listed, every RECORD the index read, the manifest, `direct_url.json`, each
+    /// expected file with the directories above it, and the directories the extra-file walk listed.
+    private func snapshotInputs(
+        installed: InstalledDistribution?, venvRoot: String, sitePackages: String, expected: [String],
+        walked: [String]
+    ) -> [String] {
+        var inputs = Set<String>([venvRoot, backupDirectory + "/" + BaselineManifest.fileName])
+        inputs.formUnion(walked)
+        let inside = venvRoot + "/"
+        func addWithAncestors(_ path: String) {
+            var current = path
+            // Stops at the venv root, or at a directory already added with everything above it.
+            while current.hasPrefix(inside), inputs.insert(current).inserted {
+                current = Paths.directory(of: current)
+            }
+        }
+        for lib in ["lib", "lib64"] {
+            let directory = venvRoot + "/" + lib
+            inputs.insert(directory)
+            for entry in directoryEntries(directory) where entry.hasPrefix("python") {
+                inputs.insert(directory + "/" + entry)
+                inputs.insert(directory + "/" + entry + "/site-packages")
+            }
+        }
+        for directory in InstalledDistribution.sitePackagesDirectories(venvRoot: venvRoot) + [sitePackages] {
+            addWithAncestors(directory)
+        }
+        if let installed {
+            // site-packages' own stamp covers dist-info directories appearing, going or renamed.
+            for entry in directoryEntries(installed.sitePackages) where entry.hasSuffix(".dist-info") {
+                inputs.insert(installed.sitePackages + "/" + entry + "/RECORD")
+            }
+            inputs.insert(installed.sitePackages + "/" + installed.distInfoName)
+            inputs.insert(installed.sitePackages + "/" + installed.distInfoName + "/direct_url.json")
+        }
+        for path in expected {
+            addWithAncestors(path)
+        }
+        return inputs.sorted()
     }
 
     /// The installed dist-info: of the configured version, else of the baseline's, else the only one.

@@ -46,6 +46,8 @@ final class FileDescriptor {
     static func readRegularFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
         let file = try openRegularFile(path)
         var bytes = [UInt8]()
+        // One allocation for the usual case: a file read whole is rarely still growing.
+        if let size = try? file.stat().st_size, size > 0, size <= limit { bytes.reserveCapacity(Int(size) + 1) }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = try file.read(into: &chunk)

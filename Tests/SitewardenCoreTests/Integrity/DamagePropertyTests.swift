@@ -33,6 +33,11 @@ struct DamagePropertyTests {
         // RECORD is what the verifier reads to know the rest; damaging it is another test's business.
         let candidates = manifest.files.filter { !$0.recordPath.hasSuffix("/RECORD") }
         let modules = candidates.filter { $0.recordPath.hasPrefix("tunely/") }
+        // Kept across iterations: whatever the damage, its snapshot of the last clean state must
+        // give way to the answer a fresh verification gives.
+        let cached = FileScanner(
+            workers: 2, cache: ScanCache(stateDirectory: scratch.path, target: "tunely"), fullRehashEvery: 1000)
+        cached.racyWindowNanoseconds = 20_000_000
 
         for iteration in 0..<Self.iterations {
             let context = Comment(rawValue: "seed \(seed) (SITEWARDEN_PROPERTY_SEED=\(seed)), iteration \(iteration)")
@@ -74,17 +79,23 @@ struct DamagePropertyTests {
             if expected[module.venvPath] == "missing" { expected[Paths.relative(bytecode, to: scratch.venv)] = "extra" }
 
             let report = scratch.verifier().verify()
+            let cachedReport = scratch.verifier().verify(scanner: cached)
 
             let reported = Dictionary(uniqueKeysWithValues: report.drifts.map { ($0.venvPath, $0.kind.name) })
             #expect(reported == expected, context)
             #expect(report.failure == nil && report.warnings.isEmpty, context)
+            #expect(cachedReport == report && !cached.lastScan.reusedReport, context)
 
             _ = try restorer.restore(report.drifts)
             for extra in created { unlink(extra) }
             removeTree(pycache)
             let healed = scratch.verifier().verify()
+            usleep(30_000)
+            let healedCached = scratch.verifier().verify(scanner: cached)
+            let healedReused = scratch.verifier().verify(scanner: cached)
             #expect(healed.isClean, context)
-            if reported != expected || !healed.isClean { break }
+            #expect(healedCached == healed && healedReused == healed && cached.lastScan.reusedReport, context)
+            if reported != expected || !healed.isClean || !cached.lastScan.reusedReport { break }
         }
     }
 }

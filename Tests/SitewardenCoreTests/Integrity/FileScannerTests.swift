@@ -104,7 +104,7 @@ struct FileScannerTests {
         switch damage {
         case "flipped byte": bytes[bytes.count / 2] ^= 0x01
         case "cut short": bytes = bytes.prefix(bytes.count - 7)
-        case "garbage": bytes = Data("SWSCAN1\nnot a cache at all, but long enough to be read".utf8)
+        case "garbage": bytes = Data("SWSCAN2\nnot a cache at all, but long enough to be read".utf8)
         default: bytes = Data()
         }
         try Files.overwriteInPlace(cache.path, with: bytes)

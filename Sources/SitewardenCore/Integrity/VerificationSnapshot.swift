@@ -1,0 +1,329 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+/// What `lstat` said of one input of a verification: enough to tell that nothing about it changed.
+///
+/// Any change to a file or a directory's entries moves its ctime, which no unprivileged call can
+/// set back; a replaced file or directory has another inode. Mode and owner are kept as well so
+/// that a `chmod` within one timestamp tick is seen too.
+struct InputStamp: Equatable {
+    var size: Int64
+    var modified: Int64
+    var changed: Int64
+    var inode: UInt64
+    var device: UInt64
+    var mode: UInt32
+    var owner: UInt32
+    var group: UInt32
+
+    /// Nothing at the path (`ENOENT`, or a path through something that is not a directory).
+    static let absent = InputStamp(
+        size: 0, modified: 0, changed: 0, inode: 0, device: 0, mode: 0, owner: 0, group: 0)
+
+    static let encodedSize = 5 * 8 + 3 * 4
+
+    init(
+        size: Int64, modified: Int64, changed: Int64, inode: UInt64, device: UInt64, mode: UInt32, owner: UInt32,
+        group: UInt32
+    ) {
+        self.size = size
+        self.modified = modified
+        self.changed = changed
+        self.inode = inode
+        self.device = device
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+    }
+
+    /// The stamp of `path` (relative to `directory`, or absolute), never following a final symlink;
+    /// nil when `lstat` failed for another reason than absence: such an input vouches for nothing.
+    init?(of path: UnsafePointer<CChar>, in directory: Int32) {
+        var info = stat()
+        guard fstatat(directory, path, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+            guard errno == ENOENT || errno == ENOTDIR else { return nil }
+            self = .absent
+            return
+        }
+        self.init(
+            size: Int64(info.st_size),
+            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            changed: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec),
+            inode: UInt64(info.st_ino), device: UInt64(info.st_dev), mode: info.st_mode, owner: info.st_uid,
+            group: info.st_gid)
+    }
+
+    func append(to writer: inout ByteWriter) {
+        writer.append(size)
+        writer.append(modified)
+        writer.append(changed)
+        writer.append(inode)
+        writer.append(device)
+        writer.append(mode)
+        writer.append(owner)
+        writer.append(group)
+    }
+
+    init?(reading reader: inout ByteReader) {
+        guard let size = reader.integer(Int64.self), let modified = reader.integer(Int64.self),
+            let changed = reader.integer(Int64.self), let inode = reader.integer(UInt64.self),
+            let device = reader.integer(UInt64.self), let mode = reader.integer(UInt32.self),
+            let owner = reader.integer(UInt32.self), let group = reader.integer(UInt32.self)
+        else { return nil }
+        self.init(
+            size: size, modified: modified, changed: changed, inode: inode, device: device, mode: mode, owner: owner,
+            group: group)
+    }
+}
+
+/// A clean verification's report with the stamp of everything it read, so that the next
+/// verification of an unchanged install reuses the report instead of parsing and hashing again.
+///
+/// The inputs are every expected file (absent ones too), every directory between them and the venv
+/// root, every directory the extra-file walk listed, every RECORD of site-packages, the baseline's
+/// manifest and the dist-info's `direct_url.json`; the key covers the target's configuration. A
+/// report is only kept when no input changed since shortly before the verification began, so
+/// every stamp describes what the verification actually read. Reports with drift, a failure or
+/// unstable files are never kept: they are acted on, and must be looked at afresh.
+///
+/// One file per target beside its scan cache, sealed by a SHA-256 like it; a damaged or foreign
+/// file is ignored whole. The scan cache's header counts each reuse, so the periodic full rehash
+/// still comes.
+struct VerificationSnapshot {
+    private static let magic = Array("SWSNAP1\n".utf8)
+    private static let sizeLimit = 256 << 20
+    /// Directories with fewer inputs are not opened; their inputs are looked up from the venv root.
+    private static let smallestOpenedGroup = 4
+
+    let path: String
+
+    /// The snapshot kept beside `cache`.
+    init(beside cache: ScanCache) {
+        let stem = cache.path.hasSuffix(".bin") ? String(cache.path.dropLast(4)) : cache.path
+        path = stem + ".snapshot"
+    }
+
+    /// The kept report when it was made under `key` for `venvRoot` and every input is as it was;
+    /// nil otherwise. Builds no string per input: the paths are stat'ed straight from the file's
+    /// bytes, split over `workers` threads when there are many.
+    func reuse(key: SHA256Digest, venvRoot: String, workers: Int = 1) -> VerificationReport? {
+        guard let bytes = try? FileDescriptor.readRegularFile(path, limit: Self.sizeLimit) else { return nil }
+        return bytes.withUnsafeBytes { raw -> VerificationReport? in
+            guard ByteReader.isSealed(raw) else { return nil }
+            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 32)]))
+            guard let magic = reader.take(Self.magic.count), magic.elementsEqual(Self.magic),
+                let storedKey = reader.take(32), storedKey.elementsEqual(key.bytes),
+                reader.string() == venvRoot, let report = Self.decodeReport(&reader),
+                let count = reader.integer(UInt32.self)
+            else { return nil }
+
+            // Where each entry starts, checked for shape before anything is stat'ed.
+            var starts = [Int]()
+            starts.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                starts.append(reader.offset)
+                guard let directoryLength = reader.integer(UInt16.self), let length = reader.integer(UInt16.self),
+                    directoryLength <= length, let name = reader.take(Int(length) + 1), name[Int(length)] == 0,
+                    reader.take(InputStamp.encodedSize) != nil
+                else { return nil }
+            }
+            guard reader.isAtEnd else { return nil }
+
+            let parts = starts.count >= Self.entriesPerThread * 2 ? max(1, min(workers, 8)) : 1
+            let unchanged = Atomic<Int>(0)
+            // Read-only for the duration of `concurrentPerform`, which returns before `bytes` goes away.
+            nonisolated(unsafe) let body = reader.bytes
+            let entryStarts = starts
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let count = entryStarts.count
+                let slice = entryStarts[(count * part / parts)..<(count * (part + 1) / parts)]
+                if Self.stampsHold(at: slice, in: body, venvRoot: venvRoot) {
+                    unchanged.add(1, ordering: .relaxed)
+                }
+            }
+            return unchanged.load(ordering: .relaxed) == parts ? report : nil
+        }
+    }
+
+    /// Below this many inputs a second thread costs more than it saves.
+    private static let entriesPerThread = 4096
+
+    /// True when every entry starting at `starts` (already checked for shape) still has its stamp.
+    private static func stampsHold(
+        at starts: ArraySlice<Int>, in bytes: UnsafeRawBufferPointer, venvRoot: String
+    ) -> Bool {
+        var directories = DirectoryWalk(venvRoot: venvRoot)
+        guard directories.root >= 0 else { return false }
+        defer { directories.close() }
+        for start in starts {
+            // directoryLength u16 · pathLength u16 · path · NUL · stamp
+            var reader = ByteReader(bytes, offset: start)
+            guard let directoryLength = reader.integer(UInt16.self), let length = reader.integer(UInt16.self),
+                let name = reader.take(Int(length) + 1), let stored = InputStamp(reading: &reader)
+            else { return false }
+            let current = name.withMemoryRebound(to: CChar.self) {
+                directories.stamp(of: $0.baseAddress!, directoryLength: Int(directoryLength))
+            }
+            guard current == stored else { return false }
+        }
+        return true
+    }
+
+    /// Stats paths relative to a descriptor of their directory, kept while consecutive paths share
+    /// it: a one-component lookup instead of walking the whole path again for each file. Paths are
+    /// written grouped by directory, so each directory is opened once.
+    private struct DirectoryWalk {
+        let root: Int32
+        private var directory: Int32 = -1
+        private var directoryPath: UnsafeRawBufferPointer?
+
+        init(venvRoot: String) {
+            root = Glibc.open(venvRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }
+
+        /// `path` is NUL-terminated; its first `directoryLength` bytes name its directory ("" for
+        /// the root's own entries), followed by `/` unless empty.
+        mutating func stamp(of path: UnsafePointer<CChar>, directoryLength: Int) -> InputStamp? {
+            guard directoryLength > 0, path[0] != CChar(UInt8(ascii: "/")) else {
+                return InputStamp(of: path, in: root)
+            }
+            let prefix = UnsafeRawBufferPointer(start: path, count: directoryLength)
+            if directoryPath.map({ $0.elementsEqual(prefix) }) != true {
+                if directory >= 0 { Glibc.close(directory) }
+                // Intermediate symlinks are followed, as a lookup of the whole path would follow them.
+                var name = [CChar](repeating: 0, count: directoryLength + 1)
+                name.withUnsafeMutableBytes { $0.copyMemory(from: prefix) }
+                directory = openat(root, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                directoryPath = prefix
+            }
+            guard directory >= 0 else { return InputStamp(of: path, in: root) }
+            return InputStamp(of: path + directoryLength + 1, in: directory)
+        }
+
+        func close() {
+            if directory >= 0 { Glibc.close(directory) }
+            if root >= 0 { Glibc.close(root) }
+        }
+    }
+
+    /// Keeps `report` with the stamps of `inputs` (absolute paths) when it may be reused: clean of
+    /// drift, failure and unstable files, and no input changed after `notChangedSince` (realtime
+    /// nanoseconds). Otherwise removes any older snapshot, which no longer describes the install.
+    func store(
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64
+    ) {
+        guard report.drifts.isEmpty, report.failure == nil, report.unstable.isEmpty, !report.backupDamaged,
+            let encoded = Self.encode(
+                report, key: key, venvRoot: venvRoot, inputs: inputs, notChangedSince: notChangedSince)
+        else {
+            unlink(path)
+            return
+        }
+        let temporary = path + ".tmp.\(getpid())"
+        do {
+            let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
+            try file.writeAll(encoded)
+        } catch {
+            unlink(temporary)
+            return
+        }
+        // Neither synced nor its directory: after a crash an older snapshot or none comes back, and
+        // either is checked against every stamp before it is believed.
+        if rename(temporary, path) != 0 { unlink(temporary) }
+    }
+
+    /// Removes the snapshot: the next verification reads everything.
+    func discard() {
+        unlink(path)
+    }
+
+    // MARK: Format
+
+    // magic (8) · key (32) · venvRoot · report · count u32 ·
+    // count × (directoryLength u16 · pathLength u16 · path · NUL · size i64 · mtime i64 · ctime i64 · inode u64 · device u64 ·
+    // mode u32 · owner u32 · group u32) · SHA-256 of all the above (32). Paths inside the venv are
+    // relative to it ("." for the root); others are absolute (directoryLength 0). Entries are
+    // grouped by directory, `directoryLength` bytes of the path naming it. Integers little-endian.
+
+    private static func encode(
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64
+    ) -> [UInt8]? {
+        let root = Glibc.open(venvRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard root >= 0 else { return nil }
+        defer { close(root) }
+
+        var writer = ByteWriter(magic: magic, reserving: inputs.count * 120 + 4096)
+        writer.append(bytes: key.bytes)
+        writer.append(venvRoot)
+        encodeReport(report, into: &writer)
+        writer.append(UInt32(inputs.count))
+        let prefix = venvRoot + "/"
+        let names = inputs.map { input in
+            input == venvRoot ? "." : input.hasPrefix(prefix) ? String(input.dropFirst(prefix.count)) : input
+        }
+        // Grouped by directory, so that `reuse` opens each directory once; a directory holding
+        // only a few inputs (a dist-info's RECORD) costs more to open than to walk to from the root.
+        let entries = names.map(Self.split).sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) })
+        var groupSize = [String: Int]()
+        for (directory, _) in entries { groupSize[directory, default: 0] += 1 }
+        for (directory, name) in entries {
+            let path = directory.isEmpty ? name : directory + "/" + name
+            let opened = groupSize[directory]! >= Self.smallestOpenedGroup ? directory : ""
+            guard path.utf8.count < Int(UInt16.max), !path.utf8.contains(0) else { return nil }
+            guard let stamp = path.withCString({ InputStamp(of: $0, in: root) }) else { return nil }
+            // Changed too recently to be sure the verification read this state and not an earlier one.
+            guard stamp == .absent || stamp.changed < notChangedSince else { return nil }
+            writer.append(UInt16(opened.utf8.count))
+            writer.append(UInt16(path.utf8.count))
+            writer.append(bytes: path.utf8)
+            writer.append(UInt8(0))
+            stamp.append(to: &writer)
+        }
+        return writer.sealed()
+    }
+
+    /// `lib/x/y.py` → (`lib/x`, `y.py`); a name without a slash, or an absolute path, has no directory.
+    private static func split(_ path: String) -> (String, String) {
+        guard !path.hasPrefix("/"), let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    // Report: filesChecked u32 · version? · warnings · notCovered? · versionChange (u8 present ·
+    // from · to · pinned u8) · installResidue.
+
+    private static func encodeReport(_ report: VerificationReport, into writer: inout ByteWriter) {
+        writer.append(UInt32(clamping: report.filesChecked))
+        writer.append(optional: report.version)
+        writer.append(report.warnings)
+        writer.append(optional: report.notCovered)
+        writer.append(UInt8(report.versionChange == nil ? 0 : 1))
+        if let change = report.versionChange {
+            writer.append(change.from)
+            writer.append(change.to)
+            writer.append(UInt8(change.pinned ? 1 : 0))
+        }
+        writer.append(report.installResidue)
+    }
+
+    private static func decodeReport(_ reader: inout ByteReader) -> VerificationReport? {
+        guard let files = reader.integer(UInt32.self), let version = reader.optionalString(),
+            let warnings = reader.strings(), let notCovered = reader.optionalString(),
+            let hasChange = reader.integer(UInt8.self), hasChange <= 1
+        else { return nil }
+        var change: VersionChange?
+        if hasChange == 1 {
+            guard let from = reader.string(), let to = reader.string(), let pinned = reader.integer(UInt8.self),
+                pinned <= 1
+            else { return nil }
+            change = VersionChange(from: from, to: to, pinned: pinned == 1)
+        }
+        guard let residue = reader.strings() else { return nil }
+        var report = VerificationReport(
+            target: "", version: version, filesChecked: Int(files), drifts: [], warnings: warnings, failure: nil)
+        report.notCovered = notCovered
+        report.versionChange = change
+        report.installResidue = residue
+        return report
+    }
+}
