@@ -158,6 +158,9 @@ extension TargetMonitor {
         return confirmAfterRestore()
     }
 
+    /// How often the files are verified again while the routes fail after a restore.
+    static let reverifyInterval: Duration = .seconds(1)
+
     /// Confirms a restore; when the files verify but the routes stay down past the deadline, the
     /// repair was ineffective: escalate once, and do not restore the same damage again.
     private func confirmAfterRestore() -> TargetHealth {
@@ -239,12 +242,16 @@ extension TargetMonitor {
         _ = services.resetFailed(unit: unit)
     }
 
-    /// Verifies once, then probes until every route passes or the deadline passes.
+    /// Verifies, then probes until every route passes or the deadline passes. While the routes
+    /// fail the files are verified again now and then, and at the deadline: damage that came back
+    /// while the service restarted (a writer rewriting them in a loop) is new drift, restored and
+    /// counted towards flapping next cycle, not a restore that failed to bring the routes back.
     private func confirmRecovery() -> TargetHealth {
         let report = verify()
         guard report.isClean else { return report.failure == nil ? .drifted : .degraded }
 
         let started = CycleClock.now()
+        var verifiedAt = started
         while true {
             let results = probe()
             if results.allSatisfy(\.passed) {
@@ -257,7 +264,13 @@ extension TargetMonitor {
                         ]))
                 return .healthy
             }
-            guard CycleClock.since(started) < recoveryDeadline else { return .probeFailing }
+            let pastDeadline = CycleClock.since(started) >= recoveryDeadline
+            if pastDeadline || CycleClock.since(verifiedAt) >= Self.reverifyInterval {
+                let again = verify()
+                verifiedAt = CycleClock.now()
+                guard again.isClean else { return again.failure == nil ? .drifted : .degraded }
+            }
+            guard !pastDeadline else { return .probeFailing }
             CycleClock.sleep(.milliseconds(250))
         }
     }

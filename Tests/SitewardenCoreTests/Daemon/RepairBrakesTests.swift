@@ -133,6 +133,33 @@ struct RepairBrakesTests {
         #expect(events.all(.restoreStarted).count == 3)
     }
 
+    @Test func damageReturningWhileTheServiceRestartsIsNewDriftNotAnIneffectiveRepair() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = scratch.sitePackages + "/tunely/server.py"
+        let route = try InfoRoute(serving: false)
+        // The cron job of CASES.md 12 strikes again while the unit is coming back up.
+        let services = ScriptedServiceManager(onRestart: {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) {
+                try? Files.keepFirstLines(server, 562)
+            }
+        })
+        let events = RecordingSink()
+        let monitor = monitor(target(scratch, url: route.url), events)
+        monitor.recoveryDeadline = .seconds(3)
+
+        try Files.keepFirstLines(server, 562)
+        let first = monitor.runCycle(repair: true, services: services)
+        usleep(400_000)
+        let second = monitor.runCycle(repair: true, services: services)
+
+        #expect(first == .drifted)
+        #expect(events.all(.repairIneffective).isEmpty)
+        #expect(second == .drifted)
+        #expect(events.all(.restoreStarted).count == 2, "the same damage again is restored again, and counted")
+        #expect(!monitor.statusLine.contains("restores withheld"))
+    }
+
     @Test func filesThatAlreadyMatchAreNeverRestoredAgain() throws {
         let scratch = try RealTunely.scratchVenv()
         _ = try scratch.recorder().record()
