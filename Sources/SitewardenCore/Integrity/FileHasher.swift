@@ -71,8 +71,13 @@ final class FileHasher {
     /// Test seam: runs after the last read and before the second `fstat`, with the descriptor.
     var afterHashing: ((Int32) -> Void)?
 
+    /// The directory of the last file opened, and a descriptor of it: the scan goes in path order,
+    /// so most files are opened with a one-component lookup instead of walking the whole path.
+    private var directory: (path: [UInt8], descriptor: Int32)?
+
     deinit {
         buffer.deallocate()
+        if let directory { close(directory.descriptor) }
     }
 
     /// What is at `path`; `progress` is called every 16 MiB hashed.
@@ -124,13 +129,39 @@ final class FileHasher {
         let flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC
         if noAtime {
             // Reading a whole venv must not dirty every inode with a new atime.
-            let fd = Glibc.open(path, flags | Self.noAtimeFlag)
+            let fd = openThroughDirectory(path, flags | Self.noAtimeFlag)
             if fd >= 0 { return .success(fd) }
             guard errno == EPERM else { return .failure(SystemError("open", path)) }
             noAtime = false
         }
-        let fd = Glibc.open(path, flags)
+        let fd = openThroughDirectory(path, flags)
         return fd >= 0 ? .success(fd) : .failure(SystemError("open", path))
+    }
+
+    /// `open(path, flags)`, through the kept descriptor of the path's directory when it has one.
+    /// The directory is opened as a lookup of the whole path would reach it (symlinks above the
+    /// last component followed); when it cannot be, the whole path is opened so errno tells why.
+    private func openThroughDirectory(_ path: String, _ flags: Int32) -> Int32 {
+        path.withCString { whole in
+            let length = strlen(whole)
+            var slash = length
+            while slash > 0 && whole[slash - 1] != CChar(UInt8(ascii: "/")) { slash -= 1 }
+            guard slash > 1, slash < length else { return Glibc.open(whole, flags) }
+            let parent = UnsafeRawBufferPointer(start: whole, count: slash - 1)
+            if directory.map({ $0.path.elementsEqual(parent) }) != true {
+                if let directory { close(directory.descriptor) }
+                directory = nil
+                let path = Array(parent) + [0]
+                let descriptor = path.withUnsafeBufferPointer { name in
+                    name.withMemoryRebound(to: CChar.self) {
+                        Glibc.open($0.baseAddress!, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    }
+                }
+                if descriptor >= 0 { directory = (Array(parent), descriptor) }
+            }
+            guard let directory else { return Glibc.open(whole, flags) }
+            return openat(directory.descriptor, whole + slash, flags)
+        }
     }
 
     private func hash(_ fd: Int32, path: String, progress: () -> Void) -> Result<(SHA256Digest, Int), SystemError> {

@@ -174,9 +174,11 @@ public struct Verifier {
 
         // A package file or directory swapped for a symlink out of the venv makes Python run code
         // from elsewhere: that is drift, and such a path is never read through.
-        let expected = expectations.orderedPaths.map { expectations[$0]!.absolutePath }
-        refuseVenvDirectoriesLeadingOut(&expectations, report: &report)
-        let order = expectations.orderedPaths
+        // Sorted once: tens of thousands of keys for a large distribution.
+        var order = expectations.orderedPaths
+        let expected = order.map { expectations[$0]!.absolutePath }
+        refuseVenvDirectoriesLeadingOut(&expectations, order: order, report: &report)
+        order.removeAll { expectations[$0] == nil }
         let resolver = PathResolver()
         let confined = order.filter { resolver.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
         let states = scanner.observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
@@ -286,10 +288,10 @@ public struct Verifier {
     /// venv was laid out, not damage sitewarden can undo: its files are refused with one security
     /// warning each, never read or written, instead of failing to restore them every cycle.
     private func refuseVenvDirectoriesLeadingOut(
-        _ expectations: inout Expectations, report: inout VerificationReport
+        _ expectations: inout Expectations, order: [String], report: inout VerificationReport
     ) {
         let sitePackages = expectations.sitePackagesInVenv + "/"
-        for venvPath in expectations.orderedPaths where !venvPath.hasPrefix(sitePackages) {
+        for venvPath in order where !venvPath.hasPrefix(sitePackages) {
             let directory = Paths.directory(of: expectations[venvPath]!.absolutePath)
             guard !Self.resolvesInside(directory, venvRoot: expectations.venvRoot) else { continue }
             report.warn(
