@@ -21,40 +21,76 @@ final class SitePackagesIndex: Sendable {
         var stamp: FileStamp?
     }
 
-    /// A row: which source's RECORD, and its place among that RECORD's parsed entries.
+    /// A row: where its venv path lies in `arena`, which source's RECORD, and its place among
+    /// that RECORD's parsed entries. Rows are sorted by path, then by source and place, so the rows
+    /// of one path are adjacent and in listing order.
     private struct Row: Sendable {
+        var offset: UInt32
+        var length: UInt32
         var source: Int32
         var entry: Int32
     }
 
     let sitePackages: String
     let sources: [Source]
-    /// Paths exactly one row lists (nearly all of them).
-    private let single: [String: Row]
-    /// Paths several rows list, in listing order.
-    private let several: [String: [Row]]
+    /// Every row's venv path, back to back: one allocation instead of a string per row (a large
+    /// venv has tens of thousands), which kept a one-target check of such a venv at 20 MB more.
+    private let arena: [UInt8]
+    private let rows: [Row]
 
-    private init(sitePackages: String, sources: [Source], single: [String: Row], several: [String: [Row]]) {
+    private init(sitePackages: String, sources: [Source], arena: [UInt8], rows: [Row]) {
         self.sitePackages = sitePackages
         self.sources = sources
-        self.single = single
-        self.several = several
+        self.arena = arena
+        self.rows = rows
     }
 
     /// True when some RECORD of a distribution other than `distribution` (normalized) lists `venvPath`.
     func listedByOther(_ venvPath: String, than distribution: String) -> Bool {
-        if let row = single[venvPath] { return sources[Int(row.source)].distribution != distribution }
-        return several[venvPath]?.contains { sources[Int($0.source)].distribution != distribution } ?? false
+        rows(listing: venvPath).contains { sources[Int($0.source)].distribution != distribution }
     }
 
     /// The rows other distributions' RECORDs have for `venvPath`, in dist-info order, with their hashes.
     func rows(for venvPath: String, otherThan distribution: String) -> [(distInfo: String, hash: RecordHash?)] {
-        let rows = single[venvPath].map { [$0] } ?? several[venvPath] ?? []
-        return rows.compactMap { row in
+        rows(listing: venvPath).compactMap { row in
             let source = sources[Int(row.source)]
             guard source.distribution != distribution else { return nil }
             return (source.distInfo, hash(of: row))
         }
+    }
+
+    /// The rows whose path is `venvPath`, found by binary search.
+    private func rows(listing venvPath: String) -> ArraySlice<Row> {
+        var key = venvPath
+        return key.withUTF8 { key in
+            arena.withUnsafeBufferPointer { arena in
+                var low = 0
+                var high = rows.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if Self.compare(rows[middle], key, in: arena) < 0 { low = middle + 1 } else { high = middle }
+                }
+                var end = low
+                while end < rows.count && Self.compare(rows[end], key, in: arena) == 0 { end += 1 }
+                return rows[low..<end]
+            }
+        }
+    }
+
+    /// The order of a row's path against `key`, bytewise.
+    private static func compare(_ row: Row, _ key: UnsafeBufferPointer<UInt8>, in arena: UnsafeBufferPointer<UInt8>)
+        -> Int
+    {
+        compare(UnsafeBufferPointer(rebasing: arena[Int(row.offset)..<Int(row.offset + row.length)]), key)
+    }
+
+    private static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
+        let common = min(left.count, right.count)
+        if common > 0 {
+            let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+            if order != 0 { return Int(order) }
+        }
+        return left.count - right.count
     }
 
     /// A row's hash, from its RECORD read again; nil when the RECORD changed since (the row is
@@ -98,8 +134,8 @@ final class SitePackagesIndex: Sendable {
     }
 
     private static func build(_ sources: [Source], sitePackages: String, venvRoot: String) -> SitePackagesIndex {
-        var single = [String: Row]()
-        var several = [String: [Row]]()
+        var arena = [UInt8]()
+        var rows = [Row]()
         for (number, source) in sources.enumerated() where source.stamp != nil {
             guard let bytes = try? readWholeFile(sitePackages + "/" + source.distInfo + "/RECORD") else { continue }
             for (place, entry) in Record(parsing: bytes).entries.enumerated() {
@@ -108,16 +144,22 @@ final class SitePackagesIndex: Sendable {
                         entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
                 else { continue }
                 let venvPath = Paths.relative(absolute, to: venvRoot)
-                let row = Row(source: Int32(number), entry: Int32(place))
-                if let first = single.removeValue(forKey: venvPath) {
-                    several[venvPath] = [first, row]
-                } else if several[venvPath] != nil {
-                    several[venvPath]!.append(row)
-                } else {
-                    single[venvPath] = row
-                }
+                guard arena.count + venvPath.utf8.count <= Int(UInt32.max) else { continue }
+                rows.append(
+                    Row(
+                        offset: UInt32(arena.count), length: UInt32(venvPath.utf8.count), source: Int32(number),
+                        entry: Int32(place)))
+                arena += venvPath.utf8
             }
         }
-        return SitePackagesIndex(sitePackages: sitePackages, sources: sources, single: single, several: several)
+        arena.withUnsafeBufferPointer { arena in
+            rows.sort { left, right in
+                let order = compare(
+                    UnsafeBufferPointer(rebasing: arena[Int(left.offset)..<Int(left.offset + left.length)]),
+                    UnsafeBufferPointer(rebasing: arena[Int(right.offset)..<Int(right.offset + right.length)]))
+                return order != 0 ? order < 0 : (left.source, left.entry) < (right.source, right.entry)
+            }
+        }
+        return SitePackagesIndex(sitePackages: sitePackages, sources: sources, arena: arena, rows: rows)
     }
 }
