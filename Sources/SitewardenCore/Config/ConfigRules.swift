@@ -1,3 +1,5 @@
+import Glibc
+
 /// Checks on single configuration values; each returns what is wrong, or nil when the value is fine.
 enum ConfigRules {
     static func notEmpty(_ value: String) -> String? {
@@ -26,6 +28,30 @@ enum ConfigRules {
             return "backup '\(backup)' overlaps venv '\(venv)': it must be a directory of its own, outside the venv"
         }
         return nil
+    }
+
+    /// node_exporter's textfile collector reads only `*.prom` files.
+    static func metricsFile(_ value: String) -> String? {
+        if let problem = absolutePath(value) { return problem }
+        let name = value.split(separator: "/").last.map(String.init) ?? ""
+        return name.hasSuffix(".prom") && name.count > ".prom".count
+            ? nil
+            : "must name a file ending in '.prom' (node_exporter's textfile collector reads only those), found '\(value)'"
+    }
+
+    /// For `check-config`: the path is an existing directory (following symlinks, as the daemon does).
+    static func directoryExists(_ value: String) -> String? {
+        var info = stat()
+        guard stat(value, &info) == 0 else {
+            return "'\(value)' does not exist or cannot be reached (\(SystemError("stat", value).callAndCause))"
+        }
+        return info.st_mode & S_IFMT == S_IFDIR ? nil : "'\(value)' is not a directory"
+    }
+
+    /// For `check-config`: the directory a file is to be written into exists.
+    static func parentDirectoryExists(_ value: String) -> String? {
+        let parent = value.split(separator: "/").dropLast().joined(separator: "/")
+        return directoryExists("/" + parent).map { "its directory: \($0)" }
     }
 
     static func serviceUnit(_ value: String) -> String? {
