@@ -12,9 +12,24 @@ enum KeySuggestion {
         var best: (key: String, distance: Int)?
         for candidate in candidates {
             let distance = editDistance(Array(normalized.utf8), Array(normal(candidate).utf8))
-            if distance <= limit, distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
+            if distance <= limit, distance < (best?.distance ?? Int.max), !rewritesAWord(normalized, normal(candidate))
+            {
+                best = (candidate, distance)
+            }
         }
         return best?.key
+    }
+
+    /// True when, word by word (`_`-separated), one word is half rewritten: `expect_code` is not
+    /// a typo of `expect_body`, though only two letters differ.
+    private static func rewritesAWord(_ lhs: String, _ rhs: String) -> Bool {
+        let left = lhs.split(separator: "_")
+        let right = rhs.split(separator: "_")
+        guard left.count == right.count else { return false }
+        return zip(left, right).contains { pair in
+            let distance = editDistance(Array(pair.0.utf8), Array(pair.1.utf8))
+            return distance > 0 && distance * 2 >= min(pair.0.count, pair.1.count)
+        }
     }
 
     private static func normal(_ key: String) -> String {

@@ -11,7 +11,10 @@ public enum MetricsFile {
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             guard !samples.isEmpty else { return }
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for sample in samples { text += "\(name){\(sample.labels)} \(sample.value)\n" }
+            for sample in samples {
+                text +=
+                    sample.labels.isEmpty ? "\(name) \(sample.value)\n" : "\(name){\(sample.labels)} \(sample.value)\n"
+            }
         }
         let perTarget = { (value: (TargetStatus) -> String?) in
             targets.compactMap { target in value(target).map { (labels: label("target", target.name), value: $0) } }
