@@ -64,6 +64,34 @@ enum ConfigRules {
         guard let scheme, value.count > scheme.count, plainText(value) == nil, !value.contains(" ") else {
             return "must be an http:// or https:// URL, found '\(value)'"
         }
+        return urlAuthorityProblem(String(value.dropFirst(scheme.count)), in: value)
+    }
+
+    /// The host and port between the scheme and the path: a host must be there, and a port must be
+    /// a number from 1 to 65535 (`http://127.0.0.1:80800/` is a typo libcurl would only report at
+    /// the first probe).
+    private static func urlAuthorityProblem(_ rest: String, in value: String) -> String? {
+        let authority = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let hostAndPort = authority.split(separator: "@").last.map(String.init) ?? ""
+        var host = hostAndPort
+        var port: Substring?
+        if hostAndPort.hasPrefix("[") {
+            guard let close = hostAndPort.firstIndex(of: "]") else {
+                return "has an unterminated IPv6 address in '\(value)'"
+            }
+            host = String(hostAndPort[...close])
+            let after = hostAndPort[hostAndPort.index(after: close)...]
+            if after.hasPrefix(":") { port = after.dropFirst() }
+        } else if let colon = hostAndPort.lastIndex(of: ":") {
+            host = String(hostAndPort[..<colon])
+            port = hostAndPort[hostAndPort.index(after: colon)...]
+        }
+        guard !host.isEmpty else { return "has no host in '\(value)'" }
+        if let port, !port.isEmpty {
+            guard port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber), let number = Int(port),
+                (1...65535).contains(number)
+            else { return "has port '\(port)', which is not a number from 1 to 65535, in '\(value)'" }
+        }
         return nil
     }
 
