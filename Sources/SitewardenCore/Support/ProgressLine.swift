@@ -12,9 +12,14 @@ final class ProgressLine: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private var drawn = false
     private let enabled: Bool
+    private let write: @Sendable (String) -> Void
 
-    init(enabled: Bool = TerminalStyle.isTerminal(STDERR_FILENO)) {
+    init(
+        enabled: Bool = TerminalStyle.isTerminal(STDERR_FILENO),
+        write: @escaping @Sendable (String) -> Void = StandardStreams.writeError
+    ) {
         self.enabled = enabled
+        self.write = write
     }
 
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
@@ -35,7 +40,7 @@ final class ProgressLine: @unchecked Sendable {
         source.setEventHandler { [self] in
             let elapsed = CycleClock.since(started)
             let seconds = "\(elapsed.components.seconds).\(elapsed.wholeMilliseconds % 1000 / 100)"
-            StandardStreams.writeError("\r\u{1B}[K\(Self.frames[frame % Self.frames.count]) \(label) (\(seconds) s)")
+            write("\r\u{1B}[K\(Self.frames[frame % Self.frames.count]) \(label) (\(seconds) s)")
             frame += 1
             drawn = true
         }
@@ -48,7 +53,7 @@ final class ProgressLine: @unchecked Sendable {
         queue.sync {
             timer?.cancel()
             timer = nil
-            if drawn { StandardStreams.writeError("\r\u{1B}[K") }
+            if drawn { write("\r\u{1B}[K") }
             drawn = false
         }
     }
