@@ -130,7 +130,7 @@ step_n_metrics_and_status() {
         in_container install -D -m 0644 /dev/stdin /etc/sitewarden/conf.d/90-metrics.toml
     damaged_at=$(now_ms)
     require "systemctl restart sitewarden" in_container systemctl restart sitewarden
-    check "journal: the metrics file is unwritable (read-only file system)" journal_has SITEWARDEN_METRICS_UNWRITABLE
+    check "journal: the metrics file is unwritable (SITEWARDEN_METRICS_UNWRITABLE)" journal_has SITEWARDEN_METRICS_UNWRITABLE
     check "the unit's journal has check-config's verdict from ExecStartPre=" check_config_in_the_units_journal
     require "drop-in: ReadWritePaths=$METRICS_DIR" sitewarden_dropin "[Service]\nReadWritePaths=$METRICS_DIR\n"
     require "systemctl restart sitewarden" in_container systemctl restart sitewarden
