@@ -286,5 +286,8 @@ struct CommandLineTests {
         let readme = try String(contentsOfFile: RealTunely.repositoryRoot + "/README.md", encoding: .utf8)
 
         #expect(readme.contains(CommandHelp.overview))
+        for command in Arguments.Command.allCases {
+            #expect(readme.contains(CommandHelp.text(for: command)), "the help of \(command.rawValue)")
+        }
     }
 }
