@@ -3,6 +3,7 @@ import Glibc
 /// Colour for text bound for a person at a terminal, and none anywhere else: only when the stream
 /// is a terminal, `NO_COLOR` is unset or empty (no-color.org) and `TERM` is not `dumb`.
 public struct TerminalStyle: Sendable {
+    /// SGR codes of the few colours sitewarden uses.
     public enum Colour: String, Sendable {
         case red = "31"
         case green = "32"

@@ -167,6 +167,37 @@ struct CommandLineTests {
         #expect(afterRestore.status == 0)
     }
 
+    @Test func checkExitsTwoForAFailedRouteAndThreeForAMissingVenv() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let config = try Self.writeConfig(
+            scratch, extra: "\n[[target.route]]\nurl = \"http://127.0.0.1:1/api/info\"\ntimeout = \"1s\"")
+        _ = try Self.sitewarden(["-c", config, "baseline"])
+
+        let probeFailure = try Self.sitewarden(["-c", config, "check"])
+        try FileManager.default.removeItem(atPath: scratch.venv)
+        let missing = try Self.sitewarden(["-c", config, "check", "--json"])
+
+        #expect(probeFailure.status == 2)
+        #expect(probeFailure.output.contains("  route:   FAIL GET http://127.0.0.1:1/api/info"))
+        #expect(probeFailure.output.hasSuffix("result: probe failure (exit 2)\n"))
+        #expect(missing.status == 3)
+        #expect(try Self.schemaProblems(missing.output, Self.checkSchema) == [])
+        let target = (try Self.object(missing.output)["targets"] as? [[String: Any]])?.first
+        #expect(target?["state"] as? String == "degraded" && target?["problem"] as? String != nil)
+    }
+
+    @Test func baselineOfADamagedInstallIsRefusedWithExitThree() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let config = try Self.writeConfig(scratch)
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+
+        let result = try Self.sitewarden(["-c", config, "baseline"])
+
+        #expect(result.status == 3)
+        #expect(result.errorOutput.contains("tunely: baseline not recorded: "))
+        #expect(!FileManager.default.fileExists(atPath: scratch.backup + "/manifest.json"))
+    }
+
     @Test func statusWithoutADaemonIsCannotVerifyInTextAndJSON() throws {
         let scratch = try RealTunely.scratchVenv()
         let config = try Self.writeConfig(scratch)
