@@ -15,7 +15,7 @@ case .version:
     StandardStreams.write("sitewarden \(sitewardenVersion)\n")
     exit(0)
 case .usageError(let message):
-    StandardStreams.writeError("sitewarden: \(message)\n\(Arguments.usage)\n")
+    StandardStreams.writeError("sitewarden: \(message)\nTry 'sitewarden --help' or 'sitewarden help COMMAND'.\n")
     exit(ExitCode.usage.rawValue)
 }
 

@@ -64,7 +64,10 @@ struct CommandLineTests {
         let result = try Self.sitewarden(["chek"])
 
         #expect(result.status == 64)
-        #expect(result.errorOutput.hasPrefix("sitewarden: unknown command chek; did you mean check?\n"))
+        #expect(
+            result.errorOutput
+                == "sitewarden: unknown command chek; did you mean check?\n"
+                + "Try 'sitewarden --help' or 'sitewarden help COMMAND'.\n")
         #expect(result.output.isEmpty)
     }
 
