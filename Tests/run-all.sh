@@ -5,7 +5,8 @@
 #   3. unit restarts over sd-bus under real systemd 252 in a container (Tests/e2e/unit-restart.sh);
 #   4. the incident end to end under real systemd, with the release binary (Tests/e2e/incident.sh),
 #      with the root unit, with the root unit stripped of every capability, and with the non-root
-#      unit and its polkit rule; then the repair's edge cases (Tests/e2e/repair-edges.sh).
+#      unit and its polkit rule; then the repair's edge cases (Tests/e2e/repair-edges.sh);
+#   5. deploy/install.sh installed, re-run and removed in the container (Tests/e2e/install.sh).
 # Prints each suite's own result, then one line "tests: N passed, M failed" over the suites.
 # Under CI=true nothing may skip: a suite that cannot run fails.
 set -uo pipefail
@@ -56,6 +57,8 @@ suite "repair edge cases under real systemd (reload, failed start, start limit, 
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/repair-edges.sh
 suite "sitewarden as a systemd service (broken reload, exit 78, watchdog, journalctl -x)" \
     env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/systemd-behaviour.sh
+suite "deploy/install.sh under real systemd (install, idempotent, uninstall leaves nothing)" \
+    env SITEWARDEN_BIN="$repo/.build/release/sitewarden" bash Tests/e2e/install.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then

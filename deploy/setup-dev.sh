@@ -16,6 +16,7 @@ packages=(
     curl
     python3
     python3-pip
+    python3-jsonschema    # checks docs/*.schema.json and the --json documents (CommandLineTests)
 )
 
 missing=()

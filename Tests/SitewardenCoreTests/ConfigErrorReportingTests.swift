@@ -50,7 +50,7 @@ import Testing
 
     let problems = ConfigFixtures.problems(in: text)
 
-    #expect(problems == [ConfigFixtures.problem(2, 3, "unknown key 'intervall' in [daemon]")])
+    #expect(problems == [ConfigFixtures.problem(2, 3, "unknown key 'intervall' in [daemon]; did you mean 'interval'?")])
 }
 
 @Test func unknownRouteKeyIsNamedWithItsDottedLocation() {

@@ -3,7 +3,8 @@
 # of incident.sh): a reload with a broken configuration is rejected and the old one stays; a
 # configuration that does not load at start exits 78 and is not restarted in a loop; a wedged
 # check cycle stops the watchdog pings and systemd restarts the daemon; `journalctl -x` shows
-# the catalog text.
+# the catalog text; a conf.d drop-in sets metrics_file, which the hardened unit refuses until a
+# unit drop-in adds ReadWritePaths=, and `sitewarden status` reads what the running unit saw.
 #
 #   SITEWARDEN_BIN=/path/to/sitewarden bash Tests/e2e/systemd-behaviour.sh
 # Output and exit status as incident.sh: `ok`/`not ok` lines, then `e2e: N passed, M failed`.
@@ -91,6 +92,60 @@ watchdog_restarted() {
         in_container journalctl -u sitewarden --no-pager | grep -Eq "Watchdog (timeout|request)"
 }
 
+readonly METRICS_DIR=/var/lib/prometheus/node-exporter
+readonly METRICS=$METRICS_DIR/sitewarden.prom
+
+metrics_say_tunely_is_up() {
+    in_container grep -qx 'sitewarden_target_up{target="tunely"} 1' "$METRICS"
+}
+
+status_shows_tunely_healthy() {
+    in_container sitewarden --config "$CONFIG" status >"$work_status" && grep -q '^tunely  healthy ' "$work_status"
+}
+
+status_json_is_healthy() {
+    in_container sitewarden --config "$CONFIG" status --json | python3 -c '
+import json, sys
+document = json.load(sys.stdin)
+target = document["targets"][0]
+sys.exit(None if document["exit_code"] == 0 and target["state"] == "healthy" and target["files_checked"] > 0
+         else "#   %r" % document)'
+}
+
+status_refused_for_nobody() {
+    local rc=0
+    in_container setpriv --reuid=65534 --regid=65534 --clear-groups sitewarden --config "$CONFIG" status \
+        >/dev/null 2>&1 || rc=$?
+    [[ $rc == 3 ]] || { echo "#   exit $rc"; return 1; }
+}
+
+check_config_in_the_units_journal() {
+    in_container journalctl -u sitewarden --no-pager | grep -q "valid (2 file(s): $CONFIG, /etc/sitewarden/conf.d/90-metrics.toml)"
+}
+
+step_n_metrics_and_status() {
+    step "n: metrics_file from a conf.d drop-in: refused by ProtectSystem=strict until ReadWritePaths=; status"
+    in_container mkdir -p "$METRICS_DIR"
+    printf '[daemon]\nmetrics_file = "%s"\n' "$METRICS" |
+        in_container install -D -m 0644 /dev/stdin /etc/sitewarden/conf.d/90-metrics.toml
+    damaged_at=$(now_ms)
+    require "systemctl restart sitewarden" in_container systemctl restart sitewarden
+    check "journal: the metrics file is unwritable (SITEWARDEN_METRICS_UNWRITABLE)" journal_has SITEWARDEN_METRICS_UNWRITABLE
+    check "the unit's journal has check-config's verdict from ExecStartPre=" check_config_in_the_units_journal
+    require "drop-in: ReadWritePaths=$METRICS_DIR" sitewarden_dropin "[Service]\nReadWritePaths=$METRICS_DIR\n"
+    require "systemctl restart sitewarden" in_container systemctl restart sitewarden
+    check "the metrics file says tunely is up" wait_until 10 metrics_say_tunely_is_up
+    check "no temporary file is left in the textfile directory" \
+        [ "$(in_container ls -A "$METRICS_DIR")" == sitewarden.prom ]
+    work_status=$(mktemp)
+    check "sitewarden status: tunely healthy (exit 0)" status_shows_tunely_healthy
+    rm -f "$work_status"
+    check "sitewarden status --json: exit_code 0, state healthy" status_json_is_healthy
+    check "sitewarden status as nobody: refused by the 0700 state directory (exit 3)" status_refused_for_nobody
+    require "remove the drop-ins" sitewarden_dropin ''
+    in_container rm -f /etc/sitewarden/conf.d/90-metrics.toml
+}
+
 behaviour_main() {
     [[ -n ${SITEWARDEN_BIN:-} ]] || { echo "usage: SITEWARDEN_BIN=/path/to/sitewarden $0" >&2; exit 2; }
     sitewarden=true
@@ -106,6 +161,7 @@ behaviour_main() {
     step_k_broken_reload
     step_l_bad_config_at_start
     step_m_watchdog
+    step_n_metrics_and_status
     finish
 }
 

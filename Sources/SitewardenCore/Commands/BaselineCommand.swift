@@ -16,12 +16,15 @@ public struct BaselineCommand {
 
     public func run() -> ExitCode {
         var result = ExitCode.healthy
+        let progress = ProgressLine()
         for target in config.targets(named: targetNames) {
             let recorder = BaselineRecorder(
                 venv: target.venv, distribution: target.distribution, version: adopt ? nil : target.version,
                 backupDirectory: target.backup)
             do {
-                let manifest = try recorder.record()
+                let manifest = try progress.during("\(target.name): recording the baseline") {
+                    () throws(BaselineRecorder.Failure) in try recorder.record()
+                }
                 let bytes = manifest.files.reduce(0) { $0 + $1.size }
                 StandardStreams.write(
                     "\(target.name): baseline of \(manifest.distribution) \(manifest.version) recorded in \(target.backup) (\(manifest.files.count) files, \(bytes) bytes)\n"

@@ -1,29 +1,61 @@
-/// `sitewarden check`: one verification and probe pass over the targets, printed for a person.
+import FoundationEssentials
+import Glibc
+
+/// `sitewarden check`: one verification and probe pass over the targets, printed for a person
+/// or, with `--json`, as one documented JSON document for scripts.
 public struct CheckCommand {
     public var config: SitewardenConfig
     public var targetNames: [String]
     /// Hash every file, trusting no cached digest (`--full`). By default `check` uses the daemon's
     /// scan cache like a daemon cycle does, and counts towards its periodic full rehash.
     public var full: Bool
+    /// Print `CheckDocument` as JSON instead of text.
+    public var json: Bool
 
-    public init(config: SitewardenConfig, targetNames: [String], full: Bool = false) {
+    public init(config: SitewardenConfig, targetNames: [String], full: Bool = false, json: Bool = false) {
         self.config = config
         self.targetNames = targetNames
         self.full = full
+        self.json = json
     }
 
     public func run() -> ExitCode {
+        let style = json ? TerminalStyle.plain : TerminalStyle.forDescriptor(STDOUT_FILENO)
+        let progress = ProgressLine()
         var worst = ExitCode.healthy
+        var targets: [TargetStatus] = []
         for target in config.targets(named: targetNames) {
             let scanner = FileScanner.configured(config.daemon, target: target.name, useCache: !full)
             let monitor = TargetMonitor(target: target, events: DiscardingSink(), scanner: scanner)
-            let report = monitor.verify()
-            let probes = monitor.probe()
-            StandardStreams.write(Self.render(target, report, probes))
-            worst = Self.worse(worst, Self.outcome(report, probes))
+            let report = progress.during("\(target.name): checking files") { monitor.verify() }
+            let probes = progress.during("\(target.name): probing routes") { monitor.probe() }
+            let outcome = Self.outcome(report, probes)
+            if json {
+                targets.append(TargetStatus(monitor, health: Self.health(outcome, report)))
+            } else {
+                StandardStreams.write(Self.render(target, report, probes, duration: monitor.lastCheckDuration, style))
+            }
+            worst = Self.worse(worst, outcome)
         }
-        StandardStreams.write("result: \(Self.describe(worst)) (exit \(worst.rawValue))\n")
+        if json {
+            let document = CheckDocument(
+                generatedAt: Int(time(nil)), result: Self.resultName(worst), exitCode: worst.rawValue, targets: targets)
+            StandardStreams.write(Self.encode(document))
+        } else {
+            let result = Self.describe(worst)
+            StandardStreams.write(
+                "result: \(worst == .healthy ? style.paint(result, .green) : style.paint(result, .red)) "
+                    + "(exit \(worst.rawValue))\n")
+        }
         return worst
+    }
+
+    /// A JSON document as sitewarden prints it: sorted snake_case keys, indented, one newline.
+    static func encode(_ document: some Encodable) -> String {
+        guard let bytes = try? StatusFile.encoder().encode(document) else {
+            preconditionFailure("a JSON document of plain values failed to encode")
+        }
+        return String(decoding: bytes, as: UTF8.self) + "\n"
     }
 
     /// Sources an editable install keeps outside site-packages are not covered: that cannot be
@@ -34,6 +66,17 @@ public struct CheckCommand {
         if report.notCovered != nil { return .cannotVerify }
         if report.versionChange != nil { return .versionChanged }
         return probes.allSatisfy(\.passed) ? .healthy : .probeFailure
+    }
+
+    /// The health a one-shot check found, in the daemon's terms.
+    static func health(_ outcome: ExitCode, _ report: VerificationReport) -> TargetHealth {
+        switch outcome {
+        case .healthy: .healthy
+        case .drift: .drifted
+        case .probeFailure: .probeFailing
+        case .versionChanged: .versionChanged
+        default: report.failure == nil && report.notCovered != nil ? .notCovered : .degraded
+        }
     }
 
     /// Drift outranks everything: damaged code is the thing sitewarden exists to catch.
@@ -54,20 +97,32 @@ public struct CheckCommand {
         }
     }
 
-    static func render(_ target: TargetConfig, _ report: VerificationReport, _ probes: [ProbeResult]) -> String {
+    /// The verdict as one token, for JSON: `describe` with `-` for spaces.
+    static func resultName(_ code: ExitCode) -> String {
+        String(describe(code).map { $0 == " " ? "-" : $0 })
+    }
+
+    static func render(
+        _ target: TargetConfig, _ report: VerificationReport, _ probes: [ProbeResult], duration: Duration? = nil,
+        _ style: TerminalStyle = .plain
+    ) -> String {
         var lines = [
-            "\(target.name): \(target.distribution) \(report.version ?? target.version ?? "?") in \(target.venv)"
+            "\(style.paint(target.name, .bold)): \(target.distribution) \(report.version ?? target.version ?? "?") in \(target.venv)"
         ]
         if let failure = report.failure {
-            lines.append("  cannot verify: \(failure)")
+            lines.append("  \(style.paint("cannot verify", .red)): \(failure)")
         } else {
-            lines.append("  files: \(report.filesChecked) checked, \(report.drifts.count) drifted")
+            let drifted = "\(report.drifts.count) drifted"
+            let took = duration.map { " in \($0.secondsText)" } ?? ""
+            lines.append(
+                "  files:   \(report.filesChecked) checked\(took), "
+                    + (report.drifts.isEmpty ? drifted : style.paint(drifted, .red)))
         }
         for drift in report.drifts {
             lines.append("    \(drift)")
         }
         if let notCovered = report.notCovered {
-            lines.append("  NOT COVERED: \(notCovered)")
+            lines.append("  \(style.paint("NOT COVERED", .yellow)): \(notCovered)")
         }
         if let change = report.versionChange {
             lines.append(
@@ -77,10 +132,11 @@ public struct CheckCommand {
                         + "\(change.from). If the upgrade was intended: sitewarden baseline --adopt")
         }
         for warning in report.warnings {
-            lines.append("  warning: \(warning)")
+            lines.append("  \(style.paint("warning", .yellow)): \(warning)")
         }
         for probe in probes {
-            lines.append("  route: \(probe.passed ? "ok  " : "FAIL") \(probe.summary)")
+            let verdict = probe.passed ? style.paint("ok  ", .green) : style.paint("FAIL", .red)
+            lines.append("  route:   \(verdict) \(probe.summary) (\(probe.elapsed.wholeMilliseconds) ms)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

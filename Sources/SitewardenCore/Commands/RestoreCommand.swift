@@ -34,7 +34,7 @@ public struct RestoreCommand {
                 scanner: FileScanner(workers: config.daemon.workers, readTimeout: config.daemon.readTimeout))
             monitor.quarantine = Quarantine(
                 stateDirectory: config.daemon.stateDirectory, target: target.name, limit: config.daemon.quarantineLimit)
-            let report = monitor.verify()
+            let report = ProgressLine().during("\(target.name): checking files") { monitor.verify() }
             if let failure = report.failure {
                 StandardStreams.writeError("\(target.name): cannot verify: \(failure)\n")
                 result = .cannotVerify

@@ -1,15 +1,24 @@
 /// Turns a parsed TOML tree into a `SitewardenConfig`, collecting every problem before it throws.
 struct ConfigDecoder {
     private let path: String
+    /// The files merged into the document, in order: problems are sorted by file, then position.
+    private let files: [String]
+    /// Also check that the paths named exist where they must (`sitewarden check-config`).
+    private let checkFilesystem: Bool
     private var problems: [ConfigProblem] = []
 
-    private init(path: String) {
+    private init(path: String, files: [String], checkFilesystem: Bool) {
         self.path = path
+        self.files = files
+        self.checkFilesystem = checkFilesystem
     }
 
-    /// Decodes a document's root table; `path` names the file in problems and in the result.
-    static func decode(_ root: TOMLNode, path: String) throws(ConfigError) -> SitewardenConfig {
-        var decoder = ConfigDecoder(path: path)
+    /// Decodes a document's root table; `path` names the file in problems and in the result,
+    /// `files` are the files merged into it (the main file and its drop-ins).
+    static func decode(
+        _ root: TOMLNode, path: String, files: [String] = [], checkFilesystem: Bool = false
+    ) throws(ConfigError) -> SitewardenConfig {
+        var decoder = ConfigDecoder(path: path, files: files.isEmpty ? [path] : files, checkFilesystem: checkFilesystem)
         let config = decoder.config(root)
 
         guard decoder.problems.isEmpty else {
@@ -57,7 +66,10 @@ struct ConfigDecoder {
             fullRehashEvery: reader.integer(
                 "full_rehash_every", default: DaemonConfig.defaultFullRehashEvery,
                 check: ConfigRules.within(DaemonConfig.fullRehashEveryRange)),
-            quarantineLimit: reader.size("quarantine_limit", default: DaemonConfig.defaultQuarantineLimit)
+            quarantineLimit: reader.size("quarantine_limit", default: DaemonConfig.defaultQuarantineLimit),
+            metricsFile: reader.string("metrics_file") { [checkFilesystem] value in
+                ConfigRules.metricsFile(value) ?? (checkFilesystem ? ConfigRules.parentDirectoryExists(value) : nil)
+            }
         )
 
         problems += reader.finish()
@@ -71,7 +83,7 @@ struct ConfigDecoder {
         }
 
         var targets: [TargetConfig] = []
-        var indexByName: [String: Int] = [:]
+        var firstByName: [String: (index: Int, file: String?)] = [:]
         for table in root.tables("target") ?? [] {
             let location = "target[\(table.index)]"
             var reader = TableReader(
@@ -87,13 +99,15 @@ struct ConfigDecoder {
             {
                 reader.report("\(location).backup: \(problem)", at: reader.position(of: "backup"))
             }
-            if let first = indexByName[target.name] {
+            let file = reader.position(of: "name")?.file
+            if let first = firstByName[target.name] {
+                let elsewhere = first.file != file ? first.file.map { " in \($0)" } ?? "" : ""
                 reader.report(
-                    "\(location).name: '\(target.name)' is already the name of target[\(first)]",
+                    "\(location).name: '\(target.name)' is already the name of target[\(first.index)]\(elsewhere)",
                     at: reader.position(of: "name")
                 )
             } else if !target.name.isEmpty {
-                indexByName[target.name] = table.index
+                firstByName[target.name] = (table.index, file)
             }
 
             problems += reader.finish()
@@ -105,7 +119,9 @@ struct ConfigDecoder {
     private mutating func target(_ reader: inout TableReader) -> TargetConfig {
         TargetConfig(
             name: reader.requiredString("name", check: ConfigRules.plainText),
-            venv: reader.requiredString("venv", check: ConfigRules.absolutePath),
+            venv: reader.requiredString("venv") { [checkFilesystem] value in
+                ConfigRules.absolutePath(value) ?? (checkFilesystem ? ConfigRules.directoryExists(value) : nil)
+            },
             distribution: reader.requiredString("distribution", check: ConfigRules.plainText),
             version: reader.string("version", check: ConfigRules.plainText),
             backup: reader.requiredString("backup", check: ConfigRules.absolutePath),
@@ -166,13 +182,17 @@ struct ConfigDecoder {
         problems.append(ConfigProblem(path: path, position: position, message: message))
     }
 
-    /// Problems sorted by position, those without one last; ties keep the order they were found in.
+    /// Problems sorted by file (in merge order), then position, those without one last; ties keep
+    /// the order they were found in.
     private func problemsInFileOrder() -> [ConfigProblem] {
         let infinity = Int.max
+        let rank = { (problem: ConfigProblem) in files.firstIndex(of: problem.path) ?? files.count }
         return problems.enumerated()
             .sorted { lhs, rhs in
-                let left = (lhs.element.line ?? infinity, lhs.element.column ?? infinity, lhs.offset)
-                let right = (rhs.element.line ?? infinity, rhs.element.column ?? infinity, rhs.offset)
+                let left = (rank(lhs.element), lhs.element.line ?? infinity, lhs.element.column ?? infinity, lhs.offset)
+                let right = (
+                    rank(rhs.element), rhs.element.line ?? infinity, rhs.element.column ?? infinity, rhs.offset
+                )
                 return left < right
             }
             .map(\.element)

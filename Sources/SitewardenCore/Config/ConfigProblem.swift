@@ -15,9 +15,10 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    /// A problem at a place in the file, or at none.
+    /// A problem at a place in a file, or at none; a position that names its file (a drop-in)
+    /// wins over `path`.
     init(path: String, position: TOMLPosition?, message: String) {
-        self.init(path: path, line: position?.line, column: position?.column, message: message)
+        self.init(path: position?.file ?? path, line: position?.line, column: position?.column, message: message)
     }
 
     /// `path:line:column: message`, leaving out what is unknown.

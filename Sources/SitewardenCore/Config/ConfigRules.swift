@@ -1,3 +1,5 @@
+import Glibc
+
 /// Checks on single configuration values; each returns what is wrong, or nil when the value is fine.
 enum ConfigRules {
     static func notEmpty(_ value: String) -> String? {
@@ -28,6 +30,30 @@ enum ConfigRules {
         return nil
     }
 
+    /// node_exporter's textfile collector reads only `*.prom` files.
+    static func metricsFile(_ value: String) -> String? {
+        if let problem = absolutePath(value) { return problem }
+        let name = value.split(separator: "/").last.map(String.init) ?? ""
+        return name.hasSuffix(".prom") && name.count > ".prom".count
+            ? nil
+            : "must name a file ending in '.prom' (node_exporter's textfile collector reads only those), found '\(value)'"
+    }
+
+    /// For `check-config`: the path is an existing directory (following symlinks, as the daemon does).
+    static func directoryExists(_ value: String) -> String? {
+        var info = stat()
+        guard stat(value, &info) == 0 else {
+            return "'\(value)' does not exist or cannot be reached (\(SystemError("stat", value).callAndCause))"
+        }
+        return info.st_mode & S_IFMT == S_IFDIR ? nil : "'\(value)' is not a directory"
+    }
+
+    /// For `check-config`: the directory a file is to be written into exists.
+    static func parentDirectoryExists(_ value: String) -> String? {
+        let parent = value.split(separator: "/").dropLast().joined(separator: "/")
+        return directoryExists("/" + parent).map { "its directory: \($0)" }
+    }
+
     static func serviceUnit(_ value: String) -> String? {
         plainText(value) == nil && value.hasSuffix(".service") && value.count > ".service".count
             ? nil : "must name a service unit ending in '.service', found '\(value)'"
@@ -37,6 +63,34 @@ enum ConfigRules {
         let scheme = ["http://", "https://"].first { value.lowercased().hasPrefix($0) }
         guard let scheme, value.count > scheme.count, plainText(value) == nil, !value.contains(" ") else {
             return "must be an http:// or https:// URL, found '\(value)'"
+        }
+        return urlAuthorityProblem(String(value.dropFirst(scheme.count)), in: value)
+    }
+
+    /// The host and port between the scheme and the path: a host must be there, and a port must be
+    /// a number from 1 to 65535 (`http://127.0.0.1:80800/` is a typo libcurl would only report at
+    /// the first probe).
+    private static func urlAuthorityProblem(_ rest: String, in value: String) -> String? {
+        let authority = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let hostAndPort = authority.split(separator: "@").last.map(String.init) ?? ""
+        var host = hostAndPort
+        var port: Substring?
+        if hostAndPort.hasPrefix("[") {
+            guard let close = hostAndPort.firstIndex(of: "]") else {
+                return "has an unterminated IPv6 address in '\(value)'"
+            }
+            host = String(hostAndPort[...close])
+            let after = hostAndPort[hostAndPort.index(after: close)...]
+            if after.hasPrefix(":") { port = after.dropFirst() }
+        } else if let colon = hostAndPort.lastIndex(of: ":") {
+            host = String(hostAndPort[..<colon])
+            port = hostAndPort[hostAndPort.index(after: colon)...]
+        }
+        guard !host.isEmpty else { return "has no host in '\(value)'" }
+        if let port, !port.isEmpty {
+            guard port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber), let number = Int(port),
+                (1...65535).contains(number)
+            else { return "has port '\(port)', which is not a number from 1 to 65535, in '\(value)'" }
         }
         return nil
     }

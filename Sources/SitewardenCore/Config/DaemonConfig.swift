@@ -28,12 +28,15 @@ public struct DaemonConfig: Sendable, Equatable {
     /// `quarantine_limit`: the most bytes `<state_directory>/quarantine` keeps of replaced files;
     /// the oldest restores' copies are removed first.
     public var quarantineLimit: Int
+    /// `metrics_file`: where to write Prometheus metrics after every cycle (a `.prom` file in
+    /// node_exporter's textfile collector directory), or nil to write none.
+    public var metricsFile: String?
 
     public init(
         interval: Duration = defaultInterval, stateDirectory: String = defaultStateDirectory,
         quietPeriod: Duration = defaultQuietPeriod, readTimeout: Duration = defaultReadTimeout,
         workers: Int = defaultWorkers, fullRehashEvery: Int = defaultFullRehashEvery,
-        quarantineLimit: Int = defaultQuarantineLimit
+        quarantineLimit: Int = defaultQuarantineLimit, metricsFile: String? = nil
     ) {
         self.interval = interval
         self.stateDirectory = stateDirectory
@@ -42,5 +45,6 @@ public struct DaemonConfig: Sendable, Equatable {
         self.workers = workers
         self.fullRehashEvery = fullRehashEvery
         self.quarantineLimit = quarantineLimit
+        self.metricsFile = metricsFile
     }
 }

@@ -186,10 +186,13 @@ struct TableReader {
         return tables
     }
 
-    /// Records every key that was never asked for, then returns all problems of this table.
+    /// Records every key that was never asked for, with the known key it was probably meant to
+    /// be, then returns all problems of this table. Every key of the table has been asked for by
+    /// now, so the keys asked for are the keys this table knows.
     mutating func finish() -> [ConfigProblem] {
         for entry in entries where !readKeys.contains(entry.key) {
-            report("unknown key '\(entry.key)' in \(location)", at: entry.keyPosition)
+            let suggestion = KeySuggestion.closest(to: entry.key, in: readKeys).map { "; did you mean '\($0)'?" } ?? ""
+            report("unknown key '\(entry.key)' in \(location)\(suggestion)", at: entry.keyPosition)
         }
         return problems
     }

@@ -30,6 +30,9 @@ public final class Daemon: @unchecked Sendable {
     private var watchdogTimer: DispatchSourceTimer?
     private var signalSources: [DispatchSourceSignal] = []
     private var cycles = 0
+    /// The metrics file could not be written and that was journaled; said again only after a
+    /// write succeeded.
+    private var metricsFailureReported = false
 
     public init(config: SitewardenConfig, configPath: String, events: EventSink = JournalSink()) {
         self.config = config
@@ -86,6 +89,7 @@ public final class Daemon: @unchecked Sendable {
             monitor.quarantine = Quarantine(
                 stateDirectory: config.daemon.stateDirectory, target: target.name, limit: config.daemon.quarantineLimit)
             let name = target.name
+            monitor.onRestoreStarted = { [weak self] in self?.publish() }
             monitor.changedRecently = { [weak self] in self?.watchers[name]?.changedWithinQuietPeriod() ?? false }
             return monitor
         }
@@ -130,7 +134,26 @@ public final class Daemon: @unchecked Sendable {
         }
         cycles += 1
         notifier.status(statusLine())
+        publish()
+    }
+
+    /// The status file for `sitewarden status` and, when configured, the metrics file; after every
+    /// cycle and as a restore starts (so both show `restoring`). On the cycle queue.
+    private func publish() {
         StatusFile(directory: config.daemon.stateDirectory).write(monitors: monitors, cycles: cycles)
+        guard let path = config.daemon.metricsFile else { return }
+        let text = MetricsFile.render(monitors.map { TargetStatus($0) }, cycles: cycles)
+        do {
+            try MetricsFile.write(text, to: path)
+            metricsFailureReported = false
+        } catch {
+            guard !metricsFailureReported else { return }
+            metricsFailureReported = true
+            events.emit(
+                Event(
+                    .metricsUnwritable, "cannot write the metrics file \(path): \(error)",
+                    [("PATH", path), ("REASON", error.callAndCause)]))
+        }
     }
 
     /// Runs a cycle of `target` as soon as the cycle queue is free. Requests that arrive before it

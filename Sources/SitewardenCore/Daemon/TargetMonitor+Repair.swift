@@ -1,3 +1,5 @@
+import Glibc
+
 extension TargetMonitor {
     /// The daemon's way in: the repair brakes first (flapping, an ineffective repair, an installer
     /// at work), then `repair`.
@@ -92,6 +94,9 @@ extension TargetMonitor {
                 .restoreStarted, "\(target.name): restoring \(restorable.count) file(s) from \(target.backup)",
                 [("TARGET", target.name), ("FILES", files)]))
         let started = CycleClock.now()
+        restoring = true
+        defer { restoring = false }
+        onRestoreStarted()
         let outcome: Restorer.Outcome
         do {
             outcome = try withExtendedLifetime(installerLock) { () throws(Restorer.Failure) in
@@ -138,6 +143,8 @@ extension TargetMonitor {
             return .degraded
         }
         heartbeat()
+        restores += 1
+        lastRestoreAt = Int(time(nil))
         repairGuard.noteRestore(now: clock())
         lastRestoredDamage = Self.damage(report.drifts)
 

@@ -53,6 +53,17 @@ public final class TargetMonitor {
     var deferralReported = false
     /// Why the target is not being repaired right now, for STATUS= and `sitewarden status`.
     public internal(set) var repairNote: String?
+    /// For `sitewarden status` and the metrics: when the last verification started (Unix seconds)
+    /// and how long it took, when drift was last seen, when files were last restored, how often.
+    public private(set) var lastCheckAt: Int?
+    public private(set) var lastCheckDuration: Duration?
+    public private(set) var lastDriftAt: Int?
+    public internal(set) var lastRestoreAt: Int?
+    public internal(set) var restores = 0
+    /// True from a restore's start until its confirmation: status shows `restoring`.
+    public internal(set) var restoring = false
+    /// Called on the cycle's thread as a restore starts, so the daemon can publish `restoring`.
+    var onRestoreStarted: () -> Void = {}
 
     public init(
         target: TargetConfig, events: EventSink, scanner: FileScanner = FileScanner(),
@@ -129,9 +140,13 @@ public final class TargetMonitor {
     @discardableResult
     public func verify() -> VerificationReport {
         let started = CycleClock.now()
+        let startedAt = Int(time(nil))
         let report = verifier.verify(scanner: scanner, progress: heartbeat)
         heartbeat()
         lastReport = report
+        lastCheckAt = startedAt
+        lastCheckDuration = CycleClock.since(started)
+        if !report.drifts.isEmpty { lastDriftAt = startedAt }
 
         if let failure = report.failure, failure != reportedFailure {
             events.emit(

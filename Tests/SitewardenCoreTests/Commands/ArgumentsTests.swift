@@ -45,8 +45,36 @@ struct ArgumentsTests {
     }
 
     @Test func helpAndVersionWinOverEverythingElse() {
-        #expect(Arguments.parse(["check", "--help"]) == .help)
+        #expect(Arguments.parse(["check", "--help"]) == .help(.check))
+        #expect(Arguments.parse(["--help"]) == .help(nil))
         #expect(Arguments.parse(["-V"]) == .version)
+    }
+
+    @Test func helpNamesACommandEitherWay() {
+        #expect(Arguments.parse(["help", "restore"]) == .help(.restore))
+        #expect(Arguments.parse(["help"]) == .help(nil))
+        #expect(Arguments.parse(["check-config", "-h"]) == .help(.checkConfig))
+        #expect(
+            Arguments.parse(["help", "frobnicate"]) == .usageError("help takes one command name, found frobnicate"))
+    }
+
+    @Test func jsonIsForCheckAndStatusOnly() {
+        var expected = Arguments(command: .status, configPath: Arguments.defaultConfigPath, targets: [], dryRun: false)
+        expected.json = true
+
+        #expect(Arguments.parse(["status", "--json"]) == .command(expected))
+        #expect(Arguments.parse(["restore", "--json"]) == .usageError("--json applies to check and status only"))
+    }
+
+    @Test func checkConfigTakesNoTargets() {
+        #expect(
+            Arguments.parse(["check-config", "tunely"])
+                == .usageError("check-config takes no target names, found tunely"))
+    }
+
+    @Test func misspelledCommandsAndOptionsGetASuggestion() {
+        #expect(Arguments.parse(["chek"]) == .usageError("unknown command chek; did you mean check?"))
+        #expect(Arguments.parse(["check", "--jsn"]) == .usageError("unknown option --jsn; did you mean --json?"))
     }
 }
 

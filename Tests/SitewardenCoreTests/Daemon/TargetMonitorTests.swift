@@ -305,3 +305,26 @@ extension TargetMonitorTests {
         #expect(!events.kinds.contains(.packageMissing))
     }
 }
+
+extension TargetMonitorTests {
+    @Test func statusShowsRestoringWhileARestoreRunsThenWhenItHappened() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        let route = try InfoRoute(serving: false)
+        let monitor = TargetMonitor(target: target(scratch, url: route.url), events: RecordingSink())
+        var published: [TargetStatus] = []
+        monitor.onRestoreStarted = { published.append(TargetStatus(monitor)) }
+        let before = Int(time(nil))
+
+        let health = monitor.runCycle(repair: true, services: ScriptedServiceManager(onRestart: route.startServing))
+        let after = TargetStatus(monitor)
+
+        #expect(health == .healthy)
+        #expect(published.map(\.state) == [.restoring])
+        #expect(published.first?.drifts.map(\.file) == ["tunely/server.py"])
+        #expect(after.state == .healthy && after.restores == 1)
+        #expect((after.lastRestoreAt ?? 0) >= before && (after.lastDriftAt ?? 0) >= before)
+        #expect(after.lastCheckDurationMs != nil && after.probes.map(\.passed) == [true])
+    }
+}
