@@ -71,6 +71,12 @@ final class FileHasher {
     /// Test seam: runs after the last read and before the second `fstat`, with the descriptor.
     var afterHashing: ((Int32) -> Void)?
 
+    /// Test hook: `SITEWARDEN_TEST_READ_DELAY_US` sleeps that long after every read, as a slow or
+    /// throttled disk would, so a long first scan under the watchdog can be shown (CASES.md 11).
+    static let testReadDelay: useconds_t? = getenv("SITEWARDEN_TEST_READ_DELAY_US").flatMap {
+        useconds_t(String(cString: $0))
+    }
+
     /// The directory of the last file opened, and a descriptor of it: the scan goes in path order,
     /// so most files are opened with a one-component lookup instead of walking the whole path.
     private var directory: (path: [UInt8], descriptor: Int32)?
@@ -174,6 +180,7 @@ final class FileHasher {
                 if errno == EINTR { continue }
                 return .failure(SystemError("read", path))
             }
+            if let delay = Self.testReadDelay { usleep(delay) }
             if count == 0 { return .success((hasher.finish(), size)) }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             size += count

@@ -74,7 +74,7 @@ struct DaemonNotifyTests {
 
     private func launch(
         config: String, notify: NotifySocket, watchdogMicroseconds: Int?, watchdogPID: Int32? = nil,
-        hangAfterCycles: Int? = nil
+        hangAfterCycles: Int? = nil, readDelayMicroseconds: Int? = nil
     ) throws -> Process {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw FixtureError("no daemon binary at \(Self.binary): run swift build --build-tests first")
@@ -83,6 +83,7 @@ struct DaemonNotifyTests {
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = "\(watchdogMicroseconds)" }
         if let watchdogPID { environment["WATCHDOG_PID"] = "\(watchdogPID)" }
         if let hangAfterCycles { environment["SITEWARDEN_TEST_HANG_AFTER_CYCLES"] = "\(hangAfterCycles)" }
+        if let readDelayMicroseconds { environment["SITEWARDEN_TEST_READ_DELAY_US"] = "\(readDelayMicroseconds)" }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--config", config, "run"]
@@ -192,6 +193,80 @@ struct DaemonNotifyTests {
         let extensions = messages[..<ready].filter { $0.message == "EXTEND_TIMEOUT_USEC=15000000" }
         #expect(extensions.count >= 1)
         #expect(!messages[ready...].contains { $0.message.hasPrefix("EXTEND_TIMEOUT_USEC") })
+    }
+
+    /// CASES.md 11: `WatchdogSec=5`, 20,000 files and a 2 GiB file, reads throttled.
+    @Test func slowFirstScanOfManyFilesAndAHugeOneKeepsTheWatchdogFedUntilReady() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let bulky = try Self.installBulkyDistribution(in: scratch.sitePackages, files: 20_000, hugeBytes: 2 << 30)
+        let config = scratch.path + "/bulky.toml"
+        try """
+        [daemon]
+        interval = "1h"
+        workers = 1
+        state_directory = "\(scratch.path)/state"
+
+        [[target]]
+        name = "bulky"
+        venv = "\(scratch.venv)"
+        distribution = "bulky"
+        version = "1.0"
+        backup = "\(scratch.path)/backup-bulky"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(in: scratch.path)
+        let started = ContinuousClock.now
+
+        let process = try launch(
+            config: config, notify: notify, watchdogMicroseconds: 5_000_000, readDelayMicroseconds: 100)
+        var messages = [(message: String, at: ContinuousClock.Instant)]()
+        while !messages.contains(where: { $0.message.hasPrefix("READY=1") })
+            && started.duration(to: .now) < .seconds(90)
+        {
+            messages += notify.receive(until: .now + .seconds(1))
+        }
+        let running = process.isRunning
+        process.terminate()
+        process.waitUntilExit()
+
+        let ready = try #require(messages.firstIndex { $0.message.hasPrefix("READY=1") })
+        let beforeReady = messages[..<ready]
+        let pings = [started] + beforeReady.filter { $0.message == "WATCHDOG=1" }.map(\.at) + [messages[ready].at]
+        let longestGap = zip(pings, pings.dropFirst()).map { $0.duration(to: $1) }.max() ?? .zero
+        #expect(running, "alive at READY")
+        #expect(started.duration(to: messages[ready].at) > .seconds(5), "the first scan was slow enough to matter")
+        #expect(beforeReady.contains { $0.message.hasPrefix("EXTEND_TIMEOUT_USEC=") })
+        #expect(longestGap < .seconds(5), "no gap of WatchdogSec between pings: \(longestGap)")
+        #expect(messages[ready].message.contains("bulky: healthy (\(bulky) files"))
+    }
+
+    /// A distribution of `files` small modules in 100 packages and one sparse file of `hugeBytes`,
+    /// with a RECORD that vouches for all of them. Returns how many files RECORD lists with a hash.
+    private static func installBulkyDistribution(in sitePackages: String, files: Int, hugeBytes: Int) throws -> Int {
+        var record = ""
+        for number in 0..<files {
+            let path = "bulky/package\(number % 100)/module\(number).py"
+            let bytes = Array("value = \(number)\n".utf8)
+            if number < 100 {
+                try FileManager.default.createDirectory(
+                    atPath: sitePackages + "/bulky/package\(number)", withIntermediateDirectories: true)
+            }
+            try Files.create(sitePackages + "/" + path, bytes, mode: 0o644)
+            record += "\(path),\(SmallDistribution.canonicalHash(bytes)),\(bytes.count)\n"
+        }
+        let huge = sitePackages + "/bulky/data.bin"
+        try Files.create(huge, [], mode: 0o644)
+        guard truncate(huge, off_t(hugeBytes)) == 0 else { throw FixtureError("cannot make \(huge) sparse") }
+        let hasher = SHA256Hasher()
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        for _ in 0..<(hugeBytes >> 20) { zeros.withUnsafeBytes { hasher.update($0) } }
+        record += "bulky/data.bin,\(RecordHash(sha256: hasher.finish()).recordField),\(hugeBytes)\n"
+        let distInfo = sitePackages + "/bulky-1.0.dist-info"
+        try FileManager.default.createDirectory(atPath: distInfo, withIntermediateDirectories: true)
+        try Files.create(
+            distInfo + "/METADATA", Array("Metadata-Version: 2.1\nName: bulky\nVersion: 1.0\n".utf8), mode: 0o644)
+        record += "bulky-1.0.dist-info/METADATA,,\nbulky-1.0.dist-info/RECORD,,\n"
+        try Files.create(distInfo + "/RECORD", Array(record.utf8), mode: 0o644)
+        return files + 2
     }
 
     @Test func watchdogMeantForAnotherProcessGetsNoPings() throws {
