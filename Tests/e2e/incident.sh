@@ -28,6 +28,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=Tests/e2e/lib/container.sh
 source "$HERE/lib/container.sh"
+# shellcheck source=Tests/e2e/lib/tap.sh
+source "$HERE/lib/tap.sh"
 
 readonly VENV=/opt/as-dispatch/venv
 readonly SERVER_PY=$VENV/lib/python3.11/site-packages/tunely/server.py
@@ -45,9 +47,6 @@ passed=0 failed=0 skipped=0
 
 # --- reporting -----------------------------------------------------------------------------
 
-step() {
-    printf '\n# step %s\n' "$*"
-}
 
 # Narration, shown in demo mode only.
 say() {
@@ -60,25 +59,6 @@ show() {
     printf '\n  $ %s\n' "$*"
     in_container "$@" 2>&1 | sed 's/^/    /'
     echo
-}
-
-# check DESCRIPTION CMD...: runs CMD and reports it as one test.
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok - $what"
-    else
-        failed=$((failed + 1))
-        echo "not ok - $what"
-        return 1
-    fi
-}
-
-# require DESCRIPTION CMD...: a check that later steps cannot do without.
-require() {
-    check "$@" || finish "the steps after this one depend on it"
 }
 
 # Tears down, prints the summary and exits; the summary is the last line of the output.
@@ -101,18 +81,6 @@ diagnose() {
         in_container systemctl status --lines=0 as-dispatch sitewarden
         in_container journalctl --lines=40 -u as-dispatch -u sitewarden
     } 2>&1 | sed 's/^/# /'
-}
-
-# Containers cannot run here: skip loudly, or fail under CI, where a skip would hide it.
-skip_or_fail() {
-    if [[ ${CI:-} == true ]]; then
-        echo "not ok - e2e prerequisites: $1"
-        echo "e2e: 0 passed, 1 failed"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    echo "e2e: 0 passed, 0 failed, 1 skipped"
-    exit 0
 }
 
 # --- probes and facts inside the container -------------------------------------------------

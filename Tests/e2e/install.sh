@@ -14,6 +14,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=Tests/e2e/lib/container.sh
 source "$HERE/lib/container.sh"
+# shellcheck source=Tests/e2e/lib/tap.sh
+source "$HERE/lib/tap.sh"
 
 readonly UNIT=/etc/systemd/system/sitewarden.service
 readonly CONFIG=/etc/sitewarden/config.toml
@@ -23,24 +25,6 @@ booted=false
 work=""
 passed=0 failed=0
 
-step() { printf '\n# step %s\n' "$*"; }
-
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok - $what"
-    else
-        failed=$((failed + 1))
-        echo "not ok - $what"
-        return 1
-    fi
-}
-
-require() {
-    check "$@" || finish "the steps after this one depend on it"
-}
 
 finish() {
     if [[ -n ${1:-} ]]; then echo "# stopping: $1"; fi
@@ -49,17 +33,6 @@ finish() {
     if [[ -n ${work:-} ]]; then rm -rf "$work"; fi
     echo "e2e: $passed passed, $failed failed"
     exit $((failed > 0))
-}
-
-skip_or_fail() {
-    if [[ ${CI:-} == true ]]; then
-        echo "not ok - e2e prerequisites: $1"
-        echo "e2e: 0 passed, 1 failed"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    echo "e2e: 0 passed, 0 failed, 1 skipped"
-    exit 0
 }
 
 # --- facts inside the container ------------------------------------------------------------
