@@ -130,7 +130,8 @@ struct VerificationSnapshot {
             }
             guard reader.isAtEnd else { return nil }
 
-            let parts = starts.count >= Self.entriesPerThread * 2 ? max(1, min(workers, 8)) : 1
+            // More slices than threads, so that a thread done early takes another instead of waiting.
+            let parts = workers > 1 ? min(4 * workers, max(1, starts.count / Self.entriesPerThread)) : 1
             let unchanged = Atomic<Int>(0)
             // Read-only for the duration of `concurrentPerform`, which returns before `bytes` goes away.
             nonisolated(unsafe) let body = reader.bytes
@@ -146,8 +147,8 @@ struct VerificationSnapshot {
         }
     }
 
-    /// Below this many inputs a second thread costs more than it saves.
-    private static let entriesPerThread = 4096
+    /// Below this many inputs per slice, handing a slice to another thread costs more than it saves.
+    private static let entriesPerThread = 512
 
     /// True when every entry starting at `starts` (already checked for shape) still has its stamp.
     private static func stampsHold(

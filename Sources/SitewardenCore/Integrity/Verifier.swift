@@ -204,7 +204,8 @@ public struct Verifier {
         report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, walked: &walked, progress: progress)
         report.drifts.sort { $0.venvPath < $1.venvPath }
         inspectInstallShape(installed, expectations: expectations, report: &report)
-        guard report.drifts.isEmpty && report.unstable.isEmpty else { return (report, nil) }
+        // Only a scanner that keeps a cache keeps a snapshot; the inputs cost a walk of every path.
+        guard scanner.cache != nil, report.drifts.isEmpty, report.unstable.isEmpty else { return (report, nil) }
         let inputs = snapshotInputs(
             installed: installed, venvRoot: venvRoot, sitePackages: sitePackages, expected: expected, walked: walked)
         return (report, (venvRoot, inputs))
