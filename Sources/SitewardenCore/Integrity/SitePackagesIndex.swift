@@ -160,6 +160,15 @@ final class SitePackagesIndex: Sendable {
                 return order != 0 ? order < 0 : (left.source, left.entry) < (right.source, right.entry)
             }
         }
-        return SitePackagesIndex(sitePackages: sitePackages, sources: sources, arena: arena, rows: rows)
+        // Growth by doubling leaves up to half of each buffer unused, kept for as long as the index.
+        return SitePackagesIndex(
+            sitePackages: sitePackages, sources: sources, arena: exactly(arena), rows: exactly(rows))
+    }
+
+    private static func exactly<Element>(_ elements: [Element]) -> [Element] {
+        guard elements.capacity > elements.count + elements.count / 8 else { return elements }
+        return [Element](unsafeUninitializedCapacity: elements.count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: elements)
+        }
     }
 }
