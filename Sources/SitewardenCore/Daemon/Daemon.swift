@@ -80,7 +80,12 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func makeMonitors(for config: SitewardenConfig) -> [TargetMonitor] {
-        config.targets.map { target in
+        // Made before the scanners are: each decides once whether it can keep a scan cache there,
+        // and one that finds no directory never keeps one (systemd's StateDirectory= makes it for
+        // the unit; a state_directory elsewhere, or a reload naming a new one, may not exist yet).
+        // A directory that cannot be made is not fatal: the daemon verifies without a cache.
+        try? makeDirectories(config.daemon.stateDirectory)
+        return config.targets.map { target in
             let monitor =
                 monitors.first { $0.target == target }
                 ?? TargetMonitor(target: target, events: events, heartbeat: { [heartbeat] in heartbeat.beat() })

@@ -269,6 +269,25 @@ struct DaemonNotifyTests {
         return files + 2
     }
 
+    @Test func aStateDirectoryThatDoesNotExistYetIsMadeAndKeepsTheScanCacheAndSnapshot() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = try LoopbackHTTPServer { _ in .respond(status: 200, body: "ok") }
+        let notify = try NotifySocket(in: scratch.path)
+        let state = scratch.path + "/state"
+        let existedBefore = FileManager.default.fileExists(atPath: state)
+
+        let process = try launch(
+            config: try writeConfig(scratch, route: "http://127.0.0.1:\(server.port)/"), notify: notify,
+            watchdogMicroseconds: nil)
+        _ = notify.receive(until: .now + .seconds(4))
+        process.terminate()
+        process.waitUntilExit()
+
+        #expect(!existedBefore)
+        #expect(FileManager.default.fileExists(atPath: state + "/scan-cache/tunely.bin"))
+    }
+
     @Test func watchdogMeantForAnotherProcessGetsNoPings() throws {
         let scratch = try RealTunely.scratchVenv()
         _ = try scratch.recorder().record()
