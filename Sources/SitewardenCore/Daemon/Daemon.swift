@@ -85,6 +85,7 @@ public final class Daemon: @unchecked Sendable {
         // the unit; a state_directory elsewhere, or a reload naming a new one, may not exist yet).
         // A directory that cannot be made is not fatal: the daemon verifies without a cache.
         try? makeDirectories(config.daemon.stateDirectory)
+        ScanCache.removeInterruptedWrites(stateDirectory: config.daemon.stateDirectory)
         return config.targets.map { target in
             let monitor =
                 monitors.first { $0.target == target }

@@ -80,6 +80,22 @@ struct ScanCache: Sendable {
         }
     }
 
+    /// Removes the temporary files of writes a crash or `kill -9` interrupted (`<name>.tmp.<pid>`,
+    /// of caches and snapshots alike): each crash would leave another. Only names of that shape in
+    /// sitewarden's own cache directory are touched; returns how many were removed.
+    @discardableResult
+    static func removeInterruptedWrites(stateDirectory: String) -> Int {
+        let directory = stateDirectory + "/" + directoryName
+        var removed = 0
+        for (name, type) in directoryEntriesWithTypes(directory)
+        where type != UInt8(DT_DIR) && name.contains(".tmp.")
+            && name.split(separator: ".").last?.allSatisfy(\.isNumber) == true
+        {
+            if unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     /// Whether a cache under `stateDirectory` can be kept up to date. A cache that can be read but
     /// not rewritten would never count its scans towards a full rehash, so it is not used at all.
     static func isUsable(stateDirectory: String) -> Bool {

@@ -131,6 +131,20 @@ struct FileScannerTests {
         #expect(scanner.lastScan.hashed == paths.count)
     }
 
+    @Test func temporaryFilesOfInterruptedWritesAreRemovedAndNothingElse() throws {
+        let scratch = try Scratch()
+        let directory = scratch.path + "/" + ScanCache.directoryName
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let kept = ["tunely.bin", "tunely.snapshot", "notes.tmp.txt", "tunely.bin.tmp.x1"]
+        let leftovers = ["tunely.bin.tmp.20495", "tunely.snapshot.tmp.7"]
+        for name in kept + leftovers { try Files.create(directory + "/" + name, [1], mode: 0o600) }
+
+        let removed = ScanCache.removeInterruptedWrites(stateDirectory: scratch.path)
+
+        #expect(removed == leftovers.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == kept.sorted())
+    }
+
     @Test func cacheFileNamesCannotLeaveTheCacheDirectory() {
         let cache = ScanCache(stateDirectory: "/var/lib/sitewarden", target: "../etc/x y")
 
