@@ -62,7 +62,11 @@ public struct StatusCommand {
         if let note = target.note, target.mode != RepairMode.observe.rawValue { lines.append("  repair: \(note)") }
         for drift in target.drifts { lines.append("  drift: \(drift)") }
         if let problem = target.problem { lines.append("  problem: \(problem)") }
-        for probe in target.probes { lines.append("  route: \(probe)") }
+        if let routes = target.routes {
+            for route in routes { lines.append("  route: \(route.line)") }
+        } else {
+            for probe in target.probes { lines.append("  route: \(probe)") }
+        }
         return lines
     }
 

@@ -27,6 +27,31 @@ public struct TargetStatus: Codable, Sendable, Equatable {
     public var mode: String? = nil
     /// Why the target is not being repaired right now (observe only, flapping, deferred, …).
     public var note: String? = nil
+    /// Each route's last probe and standing; absent in files written before route details existed.
+    public var routes: [RouteStatus]? = nil
+}
+
+/// One route's last probe in the status file.
+public struct RouteStatus: Codable, Sendable, Equatable {
+    /// The URL, or `unix:/run/app.sock /api/info`.
+    public var route: String
+    public var method: String
+    /// `passing`, `failing`, or `pending` (not failing often enough yet to count, or in the grace period).
+    public var state: String
+    /// `passed`, `unexpected-status`, `timeout`, … (ProbeVerdict names).
+    public var verdict: String
+    public var httpStatus: Int?
+    public var latencyMs: Int
+    /// The address connected to, or the configured one when no connection was made.
+    public var address: String
+    public var consecutiveFailures: Int
+    /// The probe's one-line summary, with the reason when it failed.
+    public var summary: String
+
+    /// `GET http://…/api/info → 404 (expected 200) [failing, 3 ms, 127.0.0.1:8083]`.
+    public var line: String {
+        "\(summary) [\(state), \(latencyMs) ms, \(address)]"
+    }
 }
 
 struct StatusFile {
@@ -41,7 +66,7 @@ struct StatusFile {
                     filesChecked: monitor.lastReport?.filesChecked ?? 0,
                     drifts: monitor.lastReport?.drifts.map(\.description) ?? [],
                     problem: monitor.lastReport.flatMap(\.problem), probes: monitor.lastProbes.map(\.summary),
-                    mode: monitor.target.mode.rawValue, note: monitor.repairNote)
+                    mode: monitor.target.mode.rawValue, note: monitor.repairNote, routes: monitor.routeStatuses)
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

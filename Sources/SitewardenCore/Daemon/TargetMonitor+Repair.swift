@@ -190,6 +190,7 @@ extension TargetMonitor {
         heartbeat()
         switch outcome {
         case .success(let result) where result == "done":
+            unitStartedAt = clock()
             events.emit(
                 Event(
                     .unitRestarted, "\(target.name): restarted \(unit) in \(CycleClock.since(started).secondsText)",
@@ -245,9 +246,12 @@ extension TargetMonitor {
         guard report.isClean else { return report.failure == nil ? .drifted : .degraded }
 
         let started = CycleClock.now()
+        // The grace period is the service's to start in; the deadline runs on after it.
+        let deadline = recoveryDeadline + target.startupGrace
         while true {
-            let results = probe()
-            if results.allSatisfy(\.passed) {
+            probe()
+            // Every route passing by its success threshold, not by one lucky answer.
+            if routeStates.allSatisfy({ $0.standing == .passing }) {
                 events.emit(
                     Event(
                         .targetRecovered, "\(target.name): files verified and every route answers as expected",
@@ -257,7 +261,7 @@ extension TargetMonitor {
                         ]))
                 return .healthy
             }
-            guard CycleClock.since(started) < recoveryDeadline else { return .probeFailing }
+            guard CycleClock.since(started) < deadline else { return .probeFailing }
             CycleClock.sleep(.milliseconds(250))
         }
     }

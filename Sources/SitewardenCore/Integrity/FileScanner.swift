@@ -30,6 +30,9 @@ public final class FileScanner {
     let readTimeout: Duration
     private(set) var lastScan = ScanStatistics()
 
+    /// Set for one scan: trust no cached digest (a route just failed, so look at every byte).
+    var forceFullRehash = false
+
     /// Test seam: passed to every hasher (runs between the last read and the second `fstat`).
     var afterHashing: ((Int32) -> Void)?
 
@@ -68,7 +71,8 @@ public final class FileScanner {
     func observe(_ paths: [String], progress: @escaping @Sendable () -> Void) -> [FileState] {
         let previous = cache?.load()
         let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
-        let full = previous == nil || scansSinceFull >= fullRehashEvery
+        let full = forceFullRehash || previous == nil || scansSinceFull >= fullRehashEvery
+        forceFullRehash = false
         let job = ScanJob(
             paths: paths, trusted: full ? [:] : previous?.entries ?? [:], readTimeout: readTimeout,
             afterHashing: afterHashing, progress: progress)

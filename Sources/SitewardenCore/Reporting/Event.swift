@@ -28,6 +28,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case repairIneffective = "SITEWARDEN_REPAIR_INEFFECTIVE"
     case restoreDeferred = "SITEWARDEN_RESTORE_DEFERRED"
     case stagedRemoved = "SITEWARDEN_STAGED_REMOVED"
+    case probeDNSUnbounded = "SITEWARDEN_PROBE_DNS_UNBOUNDED"
 
     /// The 128-bit id, as journald prints it.
     public var messageID: String {
@@ -57,6 +58,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .repairIneffective: "6919aa9698134caa932a827e615a4bf2"
         case .restoreDeferred: "47d49f5b6fb247eaaff66e68544555f1"
         case .stagedRemoved: "2641b3b1ccc5473c89d5544150982a90"
+        case .probeDNSUnbounded: "92c4da79699b474c866b427c74f676d1"
         }
     }
 
@@ -67,7 +69,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .checkCompleted: .debug
         case .started, .restoreStarted, .configReloaded, .stopping, .restoreDeferred: .info
         case .restoreDone, .unitRestarted, .probeRecovered, .targetRecovered: .notice
-        case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged, .stagedRemoved:
+        case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged, .stagedRemoved,
+            .probeDNSUnbounded:
             .warning
         case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected, .repairIneffective: .error
         case .backupDamaged, .flapping, .startLimitHit, .packageMissing: .critical
