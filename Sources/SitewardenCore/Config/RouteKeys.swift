@@ -62,7 +62,13 @@ extension TableReader {
             return []
         }
         var headers: [ProbeHeader] = []
-        for entry in entries {
+        // toml++ hands tables over sorted by key; requests send headers in the order they are written.
+        let written = entries.sorted {
+            ($0.keyPosition?.line ?? 0, $0.keyPosition?.column ?? 0) < (
+                $1.keyPosition?.line ?? 0, $1.keyPosition?.column ?? 0
+            )
+        }
+        for entry in written {
             let label = "\(name(of: key)).\(entry.key)"
             if let problem = ConfigRules.headerName(entry.key) {
                 report("\(label): \(problem)", at: entry.keyPosition)
