@@ -68,7 +68,7 @@ import Testing
 
     @Test func routesRunConcurrentlySoThreeHungRoutesCostOneTimeoutNotThree() throws {
         let servers = try (0..<3).map { _ in try LoopbackHTTPServer { _ in .silence } }
-        defer { servers.forEach { $0.stop() } }
+        defer { for server in servers { server.stop() } }
         let requests = servers.map {
             ProbeRequest(url: "http://127.0.0.1:\($0.port)/api/info", timeout: .milliseconds(1500))
         }
