@@ -86,7 +86,9 @@ private final class Transfer {
     func finish(_ code: CURLcode) -> ProbeResult {
         let status = easy.responseCode()
         let verdict = HTTPProbe.verdict(for: request, code: code, status: status, body: body, handle: easy)
-        return Self.result(request, verdict, status, started.duration(to: .now), easy.connectedAddress())
+        // libcurl reports a unix socket's path as the "IP", with the URL's port beside it.
+        let address = request.unixSocket ?? easy.connectedAddress()
+        return Self.result(request, verdict, status, started.duration(to: .now), address)
     }
 
     static func result(

@@ -79,7 +79,8 @@ final class TunelyServer {
         (try? String(contentsOfFile: work.path + "/server.log", encoding: .utf8)) ?? ""
     }
 
-    private static func accepts(_ port: UInt16) -> Bool {
+    /// Whether something accepts connections on 127.0.0.1:`port`.
+    static func accepts(_ port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
