@@ -190,4 +190,20 @@ import Testing
                 "test.toml:8:15: target[0].route[0].expect_json: the value 'Tunely' is not a JSON literal (strings need double quotes)"
             ])
     }
+
+    @Test func theExampleConfigurationDocumentsEveryRouteKeyAndStillLoads() throws {
+        let text = try String(contentsOfFile: RealTunely.repositoryRoot + "/config.example.toml", encoding: .utf8)
+        let keys = [
+            "url", "path", "method", "body", "headers", "expect_status", "expect_body", "expect_body_regex",
+            "expect_json", "timeout", "connect_timeout", "max_response_size", "follow_redirects", "ca_file",
+            "failure_threshold", "success_threshold", "startup_grace",
+        ]
+
+        for key in keys {
+            #expect(text.contains("\n\(key) = ") || text.contains("\n# \(key) = "), "config.example.toml shows \(key)")
+        }
+        let route = try #require(try ConfigLoader.parse(text: text, path: "config.example.toml").targets[0].routes.first)
+        #expect(route.bodyChecks == [.jsonField(try JSONFieldCheck.parse(#"name == "Tunely Server""#))])
+        #expect(route.headers == [ProbeHeader(name: "Accept", source: .literal("application/json"))])
+    }
 }
