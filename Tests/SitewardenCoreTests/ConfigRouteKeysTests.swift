@@ -202,7 +202,8 @@ import Testing
         for key in keys {
             #expect(text.contains("\n\(key) = ") || text.contains("\n# \(key) = "), "config.example.toml shows \(key)")
         }
-        let route = try #require(try ConfigLoader.parse(text: text, path: "config.example.toml").targets[0].routes.first)
+        let route = try #require(
+            try ConfigLoader.parse(text: text, path: "config.example.toml").targets[0].routes.first)
         #expect(route.bodyChecks == [.jsonField(try JSONFieldCheck.parse(#"name == "Tunely Server""#))])
         #expect(route.headers == [ProbeHeader(name: "Accept", source: .literal("application/json"))])
     }

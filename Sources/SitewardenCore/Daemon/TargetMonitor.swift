@@ -80,6 +80,7 @@ public final class TargetMonitor {
     /// One pass: verify, probe, and when files drifted (and `repair` allows), restore them,
     /// restart the unit and confirm.
     public func runCycle(repair: Bool, services: ServiceManager?) -> TargetHealth {
+        noteUnitStart(services)
         var report = verify()
         let (probes, transitions) = runProbes()
         // A route that has just begun to fail may be explained by a file the scan cache vouched
@@ -201,6 +202,15 @@ public final class TargetMonitor {
         let (results, transitions) = runProbes()
         if let report = lastReport { reportTransitions(transitions, explainedBy: report) }
         return results
+    }
+
+    /// A unit restarted by anyone (an operator, a deploy, systemd's Restart=) starts the grace
+    /// period too; asked only when there is a grace period to grant.
+    private func noteUnitStart(_ services: ServiceManager?) {
+        guard target.startupGrace > .zero, let unit = target.unit, let since = services?.activeSince(unit: unit) else {
+            return
+        }
+        if since > (unitStartedAt ?? 0) { unitStartedAt = since }
     }
 
     /// Probes every route and updates their standings; the transitions are reported by the caller

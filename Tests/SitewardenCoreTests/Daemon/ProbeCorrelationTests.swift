@@ -178,4 +178,37 @@ struct ProbeCorrelationTests {
         #expect(routeStatus.latencyMs >= 0 && routeStatus.latencyMs < 2000)
         #expect(routeStatus.line.hasSuffix("[failing, \(routeStatus.latencyMs) ms, 127.0.0.1:\(route.server.port)]"))
     }
+
+    /// systemd's side of an external restart: the unit's ActiveEnterTimestampMonotonic.
+    final class RestartedElsewhere: ServiceManager {
+        var activeSince: UInt64?
+        func restart(unit: String) -> Result<String, ServiceManagerError> { .success("done") }
+        func serviceResult(unit: String) -> String? { nil }
+        func resetFailed(unit: String) -> Bool { true }
+        func activeSince(unit: String) -> UInt64? { activeSince }
+    }
+
+    @Test func aRestartBySomeoneElseStartsTheGracePeriodAgain() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let route = try Route(status: 200)
+        let events = RecordingSink()
+        let services = RestartedElsewhere()
+        services.activeSince = 1_000_000_000
+        let monitor = TargetMonitor(target: target(scratch, route, grace: .seconds(30)), events: events)
+        var now: UInt64 = 3_600_000_000_000
+        monitor.clock = { now }
+        _ = monitor.runCycle(repair: true, services: services)
+        route.answer(503)
+
+        now += 1_000_000_000
+        services.activeSince = now
+        let justRestarted = monitor.runCycle(repair: true, services: services)
+        now += 31_000_000_000
+        let afterGrace = monitor.runCycle(repair: true, services: services)
+
+        #expect(justRestarted == .healthy, "the unit became active 0 s ago: within its 30 s grace")
+        #expect(afterGrace == .probeFailing)
+        #expect(events.kinds == [.probeFailed])
+    }
 }
