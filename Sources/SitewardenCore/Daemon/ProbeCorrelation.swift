@@ -15,8 +15,9 @@ enum ProbeCorrelation {
     static let namedFiles = 3
 
     static func explain(
-        _ report: VerificationReport, fullScan: Bool
+        _ report: VerificationReport?, fullScan: Bool
     ) -> (cause: Cause, explanation: String, files: String) {
+        guard let report else { return (.unverified, "the files were not verified", "") }
         if let failure = report.failure {
             return (.unverified, "the files could not be verified (\(failure))", "")
         }

@@ -82,7 +82,7 @@ public final class TargetMonitor {
     public func runCycle(repair: Bool, services: ServiceManager?) -> TargetHealth {
         noteUnitStart(services)
         var report = verify()
-        let (probes, transitions) = runProbes()
+        let (_, transitions) = runProbes()
         // A route that has just begun to fail may be explained by a file the scan cache vouched
         // for by its stamp alone: look at every byte now rather than at the next full rehash.
         let newlyFailing = routeStates.contains { $0.justStartedFailing }
@@ -115,7 +115,6 @@ public final class TargetMonitor {
         } else if report.versionChange != nil {
             health = .versionChanged
         } else {
-            _ = probes
             health = routeStates.contains { $0.standing == .failing } ? .probeFailing : .healthy
             if health == .healthy { repairGuard.noteHealthy(now: clock()) }
         }
@@ -200,7 +199,7 @@ public final class TargetMonitor {
     @discardableResult
     public func probe() -> [ProbeResult] {
         let (results, transitions) = runProbes()
-        if let report = lastReport { reportTransitions(transitions, explainedBy: report) }
+        reportTransitions(transitions, explainedBy: lastReport)
         return results
     }
 
@@ -240,7 +239,7 @@ public final class TargetMonitor {
     /// One entry per route that turned failing or passing. A failure says what explains it: the
     /// drifted files, or that the code on disk verified intact and the cause lies elsewhere.
     private func reportTransitions(
-        _ transitions: [(Int, RouteState.Transition)], explainedBy report: VerificationReport
+        _ transitions: [(Int, RouteState.Transition)], explainedBy report: VerificationReport?
     ) {
         for (index, transition) in transitions {
             guard let result = routeStates[index].last else { continue }

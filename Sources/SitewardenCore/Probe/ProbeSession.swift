@@ -36,9 +36,8 @@ public final class ProbeSession {
                 let transfer = try Transfer(request, index: index)
                 try multi.add(transfer.easy)
                 active.append(transfer)
-            } catch let error as ProbeHeader.Unavailable {
-                results[index] = Transfer.result(request, .invalidRequest("\(error)"), nil, .zero, nil)
             } catch {
+                // A header whose file or variable is missing, or a libcurl option refused.
                 results[index] = Transfer.result(request, .invalidRequest("\(error)"), nil, .zero, nil)
             }
         }
