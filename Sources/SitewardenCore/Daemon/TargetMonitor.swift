@@ -128,9 +128,10 @@ public final class TargetMonitor {
         let routes =
             lastProbes.isEmpty
             ? "" : ", \(routeStates.filter { $0.standing != .failing }.count)/\(routeStates.count) routes ok"
-        // The first failing routes, with their reason: what `systemctl status` readers act on.
+        // The first failing routes, with their reason, latency and the address tried: what
+        // `systemctl status` readers act on.
         let failing = routeStates.filter { $0.standing == .failing }.compactMap(\.last).prefix(2)
-        let failures = failing.map { "; \($0.summary)" }.joined()
+        let failures = failing.map { "; \($0.summary) [\($0.elapsed.wholeMilliseconds) ms, \($0.address)]" }.joined()
         let note = repairNote.map { "; \($0)" } ?? ""
         return "\(target.name): \(health.rawValue) (\(files)\(routes)\(note)\(failures))"
     }

@@ -168,15 +168,29 @@ struct ProbeCorrelationTests {
         StatusFile(directory: scratch.path + "/state").write(monitors: [monitor], cycles: 1)
         let status = try #require(try StatusFile(directory: scratch.path + "/state").read())
 
+        let routeStatus = try #require(status.targets.first?.routes?.first)
         #expect(
             monitor.statusLine
-                == "tunely: probe-failing (18 files, 0/1 routes ok; GET \(route.url) → 404 (expected 200))")
-        let routeStatus = try #require(status.targets.first?.routes?.first)
+                == "tunely: probe-failing (18 files, 0/1 routes ok; GET \(route.url) → 404 (expected 200) "
+                + "[\(routeStatus.latencyMs) ms, 127.0.0.1:\(route.server.port)])")
         #expect(routeStatus.state == "failing" && routeStatus.verdict == "unexpected-status")
         #expect(routeStatus.httpStatus == 404 && routeStatus.method == "GET")
         #expect(routeStatus.address == "127.0.0.1:\(route.server.port)")
         #expect(routeStatus.latencyMs >= 0 && routeStatus.latencyMs < 2000)
         #expect(routeStatus.line.hasSuffix("[failing, \(routeStatus.latencyMs) ms, 127.0.0.1:\(route.server.port)]"))
+        let config = scratch.path + "/config.toml"
+        try """
+        [daemon]
+        state_directory = "\(scratch.path)/state"
+        [[target]]
+        name = "tunely"
+        venv = "\(scratch.venv)"
+        distribution = "tunely"
+        backup = "\(scratch.backup)"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let output = try Shell.run([DaemonNotifyTests.binary, "--config", config, "status"])
+        #expect(output.status == ExitCode.probeFailure.rawValue)
+        #expect(output.output.contains("\n  route: \(routeStatus.line)\n"), "\(output.output)")
     }
 
     /// systemd's side of an external restart: the unit's ActiveEnterTimestampMonotonic.
