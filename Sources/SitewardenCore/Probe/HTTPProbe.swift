@@ -40,6 +40,10 @@ public struct HTTPProbe: Sendable {
         }
         // Timeouts must not use SIGALRM: the daemon is multi-threaded and owns its signals.
         try handle.set(CURLOPT_NOSIGNAL, 1)
+        // When a lookup outlives the timeout, libcurl would otherwise wait for its resolver thread
+        // when the transfer ends, for as long as glibc keeps retrying (15 s and more for a silent
+        // nameserver), blocking the cycle; with QUICK_EXIT the thread is left to finish alone.
+        try handle.set(CURLOPT_QUICK_EXIT, 1)
         try handle.set(CURLOPT_TIMEOUT_MS, milliseconds(request.timeout))
         try handle.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request.connectTimeout ?? request.timeout))
         // An empty proxy disables proxies, including http_proxy/ALL_PROXY from the environment;

@@ -124,4 +124,45 @@ struct DaemonProbeTests {
         #expect(service.requestedPaths == ["/api/info"])
         #expect(proxy.requests.isEmpty)
     }
+
+    /// Under CI this runs anyway, and fails, instead of being skipped.
+    static let mayMount = geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"
+
+    @Test(.enabled(if: mayMount, "needs root to bind-mount a private resolv.conf (skipped: not root, CI unset)"))
+    func aHostWhoseDNSNeverAnswersTimesOutWithinTheProbeTimeout() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        // A nameserver that takes every query and never answers: a bound UDP socket nobody reads.
+        let dns = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        defer { close(dns) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(53).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_004D).bigEndian  // 127.0.0.77
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(dns, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(bound == 0, "bind 127.0.0.77:53: \(String(cString: strerror(errno)))")
+        let resolvConf = scratch.path + "/resolv.conf"
+        try "nameserver 127.0.0.77\noptions timeout:5 attempts:3\n".write(
+            toFile: resolvConf, atomically: true, encoding: .utf8)
+        let path = try config(
+            scratch, routes: ["url = \"http://never-answers.sitewarden.test:8083/api/info\"\ntimeout = \"2s\""])
+        let started = ContinuousClock.now
+
+        // The daemon's own process sees the silent nameserver through a private mount namespace.
+        let result = try Shell.run([
+            "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "mount --bind \"$1\" /etc/resolv.conf && exec \"$2\" --config \"$3\" check",
+            "sh", resolvConf, DaemonNotifyTests.binary, path,
+        ])
+
+        let elapsed = started.duration(to: .now)
+        #expect(result.status == ExitCode.probeFailure.rawValue, "\(result.output)\(result.errorOutput)")
+        #expect(result.output.contains("timed out after"), "\(result.output)")
+        #expect(result.output.contains("tried never-answers.sitewarden.test:8083"), "\(result.output)")
+        #expect(elapsed < .seconds(6), "glibc alone would wait 15 s for the nameserver; took \(elapsed)")
+    }
 }
