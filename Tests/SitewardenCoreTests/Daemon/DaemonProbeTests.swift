@@ -7,12 +7,14 @@ import Testing
 /// timeout with the right verdict, the routes run at once, and the watchdog pings go on meanwhile.
 @Suite("The daemon's probes of hung and odd servers", .serialized)
 struct DaemonProbeTests {
-    private func run(_ arguments: [String], environment: [String: String]) throws -> Process {
+    private func run(
+        _ arguments: [String], executable: String = DaemonNotifyTests.binary, environment: [String: String]
+    ) throws -> Process {
         guard FileManager.default.isExecutableFile(atPath: DaemonNotifyTests.binary) else {
             throw FixtureError("no daemon binary at \(DaemonNotifyTests.binary): run swift build --build-tests first")
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonNotifyTests.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
@@ -128,13 +130,10 @@ struct DaemonProbeTests {
     /// Under CI this runs anyway, and fails, instead of being skipped.
     static let mayMount = geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true"
 
-    @Test(.enabled(if: mayMount, "needs root to bind-mount a private resolv.conf (skipped: not root, CI unset)"))
-    func aHostWhoseDNSNeverAnswersTimesOutWithinTheProbeTimeout() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        // A nameserver that takes every query and never answers: a bound UDP socket nobody reads.
+    /// A nameserver that takes every query and never answers (a bound UDP socket nobody reads),
+    /// and a resolv.conf naming it; the caller closes the socket.
+    private func silentNameserver(in scratch: Scratch) throws -> (Int32, String) {
         let dns = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        defer { close(dns) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(53).bigEndian
@@ -144,20 +143,68 @@ struct DaemonProbeTests {
                 bind(dns, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        try #require(bound == 0, "bind 127.0.0.77:53: \(String(cString: strerror(errno)))")
+        guard dns >= 0, bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(dns)
+            throw FixtureError("bind 127.0.0.77:53: \(reason)")
+        }
         let resolvConf = scratch.path + "/resolv.conf"
         try "nameserver 127.0.0.77\noptions timeout:5 attempts:3\n".write(
             toFile: resolvConf, atomically: true, encoding: .utf8)
+        return (dns, resolvConf)
+    }
+
+    /// Runs the daemon binary with `arguments` in a private mount namespace whose /etc/resolv.conf is `resolvConf`.
+    private func inPrivateResolver(_ resolvConf: String, _ arguments: [String]) -> [String] {
+        [
+            "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "mount --bind \"$1\" /etc/resolv.conf && shift && exec \"$@\"", "sh", resolvConf,
+            DaemonNotifyTests.binary,
+        ] + arguments
+    }
+
+    @Test(.enabled(if: mayMount, "needs root to bind-mount a private resolv.conf (skipped: not root, CI unset)"))
+    func theWatchdogKeepsPingingWhileARouteWaitsOnANameserverThatNeverAnswers() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let (dns, resolvConf) = try silentNameserver(in: scratch)
+        defer { close(dns) }
+        let path = try config(
+            scratch, routes: ["url = \"http://never-answers.sitewarden.test:8083/api/info\"\ntimeout = \"3s\""])
+        let notify = try DaemonNotifyTests.NotifySocket(in: scratch.path)
+        let started = ContinuousClock.now
+        let command = inPrivateResolver(resolvConf, ["--config", path, "run"])
+        let process = try run(
+            Array(command.dropFirst()), executable: "/usr/bin/unshare",
+            environment: [
+                "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+            ])
+
+        let messages = notify.receive(until: .now + .seconds(5))
+        process.terminate()
+        process.waitUntilExit()
+
+        let ready = try #require(messages.first { $0.message.hasPrefix("READY=1") })
+        #expect(started.duration(to: ready.at) < .seconds(5), "the first cycle ends at the 3 s timeout")
+        #expect(ready.message.contains("timed out after"), "\(ready.message)")
+        let pings = messages.filter { $0.message == "WATCHDOG=1" }.map(\.at)
+        let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
+        #expect(pings.count >= 7 && gaps.allSatisfy { $0 < .milliseconds(900) }, "pings \(pings.count), gaps \(gaps)")
+        #expect(pings.contains { $0 < ready.at }, "pings went on during the lookup")
+    }
+
+    @Test(.enabled(if: mayMount, "needs root to bind-mount a private resolv.conf (skipped: not root, CI unset)"))
+    func aHostWhoseDNSNeverAnswersTimesOutWithinTheProbeTimeout() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let (dns, resolvConf) = try silentNameserver(in: scratch)
+        defer { close(dns) }
         let path = try config(
             scratch, routes: ["url = \"http://never-answers.sitewarden.test:8083/api/info\"\ntimeout = \"2s\""])
         let started = ContinuousClock.now
 
         // The daemon's own process sees the silent nameserver through a private mount namespace.
-        let result = try Shell.run([
-            "unshare", "--mount", "--propagation", "private", "sh", "-c",
-            "mount --bind \"$1\" /etc/resolv.conf && exec \"$2\" --config \"$3\" check",
-            "sh", resolvConf, DaemonNotifyTests.binary, path,
-        ])
+        let result = try Shell.run(inPrivateResolver(resolvConf, ["--config", path, "check"]))
 
         let elapsed = started.duration(to: .now)
         #expect(result.status == ExitCode.probeFailure.rawValue, "\(result.output)\(result.errorOutput)")
