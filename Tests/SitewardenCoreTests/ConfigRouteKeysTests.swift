@@ -204,7 +204,21 @@ import Testing
         }
         let route = try #require(
             try ConfigLoader.parse(text: text, path: "config.example.toml").targets[0].routes.first)
-        #expect(route.bodyChecks == [.jsonField(try JSONFieldCheck.parse(#"name == "Tunely Server""#))])
-        #expect(route.headers == [ProbeHeader(name: "Accept", source: .literal("application/json"))])
+        #expect(route.method == .get && route.expectBody == "Tunely Server" && route.failureThreshold == 1)
+        let commentedOut = text.split(separator: "\n").filter { line in
+            // Only commented-out settings ("# key = value"), not prose that happens to hold " = ".
+            line.hasPrefix("# ") && line.dropFirst(2).prefix { $0 != " " }.allSatisfy { $0.isLetter || $0 == "_" }
+                && line.dropFirst(2).drop { $0 != " " }.hasPrefix(" = ")
+        }
+        .map { String($0.dropFirst(2)) }.joined(separator: "\n")
+        let shown = try ConfigLoader.parse(
+            text: "[[target]]\nname = \"t\"\nvenv = \"/v\"\ndistribution = \"d\"\nbackup = \"/b\"\n"
+                + "[[target.route]]\nurl = \"http://127.0.0.1/\"\nmethod = \"POST\"\n"
+                + commentedOut.split(separator: "\n").filter {
+                    !$0.hasPrefix("path = ") && !$0.hasPrefix("startup_grace")
+                }
+                .joined(separator: "\n"),
+            path: "commented keys of config.example.toml")
+        #expect(shown.targets[0].routes[0].bodyChecks.count == 2, "the commented regex and JSON examples load")
     }
 }
