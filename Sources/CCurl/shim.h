@@ -36,4 +36,32 @@ static inline CURLcode sw_curl_getinfo_string(CURL *handle, CURLINFO info, char 
     return curl_easy_getinfo(handle, info, value);
 }
 
+// The multi interface runs several transfers of a target at once and keeps their connections
+// for reuse. curl_multi_setopt is variadic; the message's union is read through a shim so Swift
+// need not know its layout.
+
+static inline CURLMcode sw_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+static inline CURLcode sw_curl_msg_result(const CURLMsg *message) {
+    return message->data.result;
+}
+
+static inline int sw_curl_msg_is_done(const CURLMsg *message) {
+    return message->msg == CURLMSG_DONE;
+}
+
+// Whether this libcurl resolves names on a thread (or c-ares), so that its timeouts also bound
+// DNS lookups; a synchronous resolver ignores them unless signals are allowed.
+static inline int sw_curl_has_async_dns(void) {
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    return info != NULL && (info->features & CURL_VERSION_ASYNCHDNS) != 0;
+}
+
+static inline const char *sw_curl_version_text(void) {
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    return info != NULL ? info->version : "unknown";
+}
+
 #endif

@@ -48,7 +48,7 @@ private let p = ConfigFixtures.problem
         version = 1979-05-27
         [[target.route]]
         url = "http://127.0.0.1/"
-        expect_status = "200"
+        expect_status = true
         """
 
     let problems = ConfigFixtures.problems(in: text)
@@ -60,7 +60,10 @@ private let p = ConfigFixtures.problem
             p(6, 8, "target[0].venv: expected a string, found integer"),
             p(7, 16, "target[0].distribution: expected a string, found array"),
             p(9, 11, "target[0].version: expected a string, found date"),
-            p(12, 17, "target[0].route[0].expect_status: expected an integer, found string"),
+            p(
+                12, 17,
+                "target[0].route[0].expect_status: expected a status (200), a range (\"2xx\", \"200-299\") "
+                    + "or an array of them, found boolean"),
         ]
     )
 }
@@ -217,7 +220,7 @@ func expectStatusBoundsAreAccepted(status: Int) throws {
 
     let config = try ConfigLoader.parse(text: text, path: ConfigFixtures.path)
 
-    #expect(config.targets[0].routes[0].expectStatus == status)
+    #expect(config.targets[0].routes[0].expectStatus == StatusExpectation(integerLiteral: status))
 }
 
 @Test func emptyNamesAndTextsAreRefused() {

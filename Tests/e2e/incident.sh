@@ -37,7 +37,7 @@ readonly INFO_URL=http://127.0.0.1:8083/api/info
 readonly FULL_LINES=1361 KEEP_LINES=562
 readonly CONFIG=/etc/sitewarden/config.toml
 readonly VARIANT=${SITEWARDEN_VARIANT:-root}
-readonly EVENTS=(SITEWARDEN_DRIFT_FOUND SITEWARDEN_RESTORE_DONE SITEWARDEN_UNIT_RESTARTED SITEWARDEN_PROBE_RECOVERED)
+readonly EVENTS=(SITEWARDEN_DRIFT_FOUND SITEWARDEN_PROBE_FAILED SITEWARDEN_RESTORE_DONE SITEWARDEN_UNIT_RESTARTED SITEWARDEN_PROBE_RECOVERED)
 
 started=$SECONDS
 demo=false
@@ -352,6 +352,8 @@ step_e_recovery() {
     check "server.py has its pre-damage sha256" [ "$(server_sha256)" = "$good_sha" ]
     check "journal: drift found, naming tunely/server.py" \
         journal_has SITEWARDEN_DRIFT_FOUND SITEWARDEN_FILE=tunely/server.py
+    check "journal: the failing route is explained by the truncated server.py" \
+        journal_has SITEWARDEN_PROBE_FAILED SITEWARDEN_CAUSE=drift SITEWARDEN_DRIFTED_FILES=tunely/server.py
     check "journal: restore done" journal_has SITEWARDEN_RESTORE_DONE
     check "journal: unit restarted" journal_has SITEWARDEN_UNIT_RESTARTED
     check "journal: probe recovered" journal_has SITEWARDEN_PROBE_RECOVERED

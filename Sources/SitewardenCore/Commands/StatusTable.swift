@@ -47,7 +47,7 @@ enum StatusTable {
         for warning in target.warnings { lines.append("  \(style.paint("warning", .yellow)): \(warning)") }
         for probe in target.probes {
             let verdict = probe.passed ? style.paint("ok  ", .green) : style.paint("FAIL", .red)
-            lines.append("  route: \(verdict) \(probe.summary) (\(probe.latencyMs) ms)")
+            lines.append("  route: \(verdict) \(probe.line)")
         }
         return lines.isEmpty ? [] : ["\(target.name):"] + lines
     }

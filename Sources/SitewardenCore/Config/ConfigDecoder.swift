@@ -138,7 +138,9 @@ struct ConfigDecoder {
                 check: ConfigRules.within(TargetConfig.maxRestoresRange)),
             restoreWindow: reader.duration("restore_window", default: TargetConfig.defaultRestoreWindow),
             quarantineExtras: reader.boolean("quarantine_extras", default: false),
-            resetStartLimit: reader.boolean("reset_start_limit", default: false)
+            resetStartLimit: reader.boolean("reset_start_limit", default: false),
+            startupGrace: reader.node("startup_grace") == nil
+                ? .zero : reader.duration("startup_grace", default: .zero)
         )
     }
 
@@ -166,15 +168,76 @@ struct ConfigDecoder {
     }
 
     private func route(_ reader: inout TableReader) -> RouteConfig {
-        RouteConfig(
-            url: reader.requiredString("url", check: ConfigRules.httpURL),
-            expectStatus: reader.integer(
-                "expect_status",
-                default: RouteConfig.defaultExpectStatus,
-                check: ConfigRules.httpStatus
-            ),
-            expectBody: reader.string("expect_body"),
-            timeout: reader.duration("timeout", default: RouteConfig.defaultTimeout)
+        let location = reader.location
+        let written = reader.requiredString("url", check: ConfigRules.routeURL)
+        var url = written
+        var unixSocket: String?
+        let path = reader.string("path")
+        if written.hasPrefix("unix:") {
+            let socket = String(written.dropFirst("unix:".count))
+            if let problem = ConfigRules.absolutePath(socket) {
+                reader.report("\(location).url: the socket path \(problem)", at: reader.position(of: "url"))
+            }
+            if path == nil {
+                reader.report(
+                    "\(location): a unix: url needs a 'path' (e.g. path = \"/api/info\")",
+                    at: reader.position(of: "url"))
+            }
+            unixSocket = socket
+            url = "http://localhost" + (path ?? "/")
+        } else if path != nil {
+            reader.report(
+                "\(location).path: only for unix: urls; put the path in the url", at: reader.position(of: "path"))
+        }
+        if let path, !path.hasPrefix("/") || ConfigRules.plainText(path) != nil || path.contains(" ") {
+            reader.report(
+                "\(location).path: must start with '/' and hold no spaces or control characters",
+                at: reader.position(of: "path"))
+        }
+
+        let method = reader.string("method", check: ConfigRules.method).flatMap(ProbeMethod.init(rawValue:)) ?? .get
+        let body = reader.string("body", check: { _ in nil })
+        if body != nil, method != .post {
+            reader.report("\(location).body: only a POST sends a body", at: reader.position(of: "body"))
+        }
+        var bodyChecks: [BodyCheck] = []
+        for pattern in reader.stringOrStrings("expect_body_regex") {
+            if let problem = BodyCheck.problem(withPattern: pattern) {
+                reader.report("\(location).expect_body_regex: \(problem)", at: reader.position(of: "expect_body_regex"))
+            }
+            bodyChecks.append(.matches(regex: pattern))
+        }
+        for expression in reader.stringOrStrings("expect_json") {
+            do {
+                bodyChecks.append(.jsonField(try JSONFieldCheck.parse(expression)))
+            } catch {
+                reader.report("\(location).expect_json: \(error)", at: reader.position(of: "expect_json"))
+            }
+        }
+        let expectBody = reader.string("expect_body")
+        if method == .head, expectBody != nil || !bodyChecks.isEmpty {
+            reader.report("\(location).method: a HEAD response has no body to check", at: reader.position(of: "method"))
+        }
+
+        return RouteConfig(
+            url: url,
+            unixSocket: unixSocket,
+            method: method,
+            body: body,
+            headers: reader.headers("headers"),
+            expectStatus: reader.statusExpectation("expect_status", default: RouteConfig.defaultExpectStatus),
+            expectBody: expectBody,
+            bodyChecks: bodyChecks,
+            timeout: reader.duration("timeout", default: RouteConfig.defaultTimeout),
+            connectTimeout: reader.node("connect_timeout") == nil
+                ? nil : reader.duration("connect_timeout", default: RouteConfig.defaultTimeout),
+            maxBodyBytes: reader.size("max_response_size", default: ProbeRequest.defaultMaxBodyBytes),
+            followRedirects: reader.boolean("follow_redirects", default: false),
+            caFile: reader.string("ca_file", check: ConfigRules.absolutePath),
+            failureThreshold: reader.integer(
+                "failure_threshold", default: 1, check: ConfigRules.within(RouteConfig.thresholdRange)),
+            successThreshold: reader.integer(
+                "success_threshold", default: 1, check: ConfigRules.within(RouteConfig.thresholdRange))
         )
     }
 

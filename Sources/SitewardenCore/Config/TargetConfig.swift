@@ -34,6 +34,9 @@ public struct TargetConfig: Sendable, Equatable {
     /// `reset_start_limit`: after the unit hits its start limit, reset it once (ResetFailedUnit)
     /// when `restore_window` has passed, instead of waiting for an operator.
     public var resetStartLimit: Bool
+    /// `startup_grace`: after sitewarden starts or restarts the unit, route failures within this
+    /// long do not count towards `failure_threshold` (the service may still be starting).
+    public var startupGrace: Duration
 
     public init(
         name: String,
@@ -50,7 +53,8 @@ public struct TargetConfig: Sendable, Equatable {
         maxRestores: Int = defaultMaxRestores,
         restoreWindow: Duration = defaultRestoreWindow,
         quarantineExtras: Bool = false,
-        resetStartLimit: Bool = false
+        resetStartLimit: Bool = false,
+        startupGrace: Duration = .zero
     ) {
         self.name = name
         self.venv = venv
@@ -67,6 +71,7 @@ public struct TargetConfig: Sendable, Equatable {
         self.restoreWindow = restoreWindow
         self.quarantineExtras = quarantineExtras
         self.resetStartLimit = resetStartLimit
+        self.startupGrace = startupGrace
     }
 
     /// How strictly the target's files are judged.

@@ -53,6 +53,12 @@ public final class Daemon: @unchecked Sendable {
                 Event(
                     .started, "sitewarden \(sitewardenVersion) watching \(config.targets.count) target(s)",
                     [("CONFIG", configPath), ("TARGETS", config.targets.map(\.name).joined(separator: " "))]))
+            if let warning = ResolverCheck.warning(
+                asynchronousDNS: CurlCapabilities.asynchronousDNS, curlVersion: CurlCapabilities.version,
+                targets: config.targets)
+            {
+                events.emit(warning)
+            }
             runCycle()
             startupTimer?.cancel()
             notifier.ready(status: statusLine())

@@ -9,6 +9,13 @@ public protocol ServiceManager: AnyObject {
     func serviceResult(unit: String) -> String?
     /// Clears the unit's failed state and start-limit counter; false when that could not be done.
     func resetFailed(unit: String) -> Bool
+    /// When the unit last became active, on the CLOCK_MONOTONIC nanoseconds `CycleClock` counts,
+    /// or nil when unknown: a restart by anyone starts the routes' start-up grace period.
+    func activeSince(unit: String) -> UInt64?
+}
+
+extension ServiceManager {
+    public func activeSince(unit: String) -> UInt64? { nil }
 }
 
 /// Why a restart could not be asked for or waited on.

@@ -52,7 +52,7 @@ extension TargetStatus {
             health: health, version: monitor.lastReport?.version, filesChecked: monitor.lastReport?.filesChecked ?? 0,
             drifts: monitor.lastReport?.drifts.map(DriftStatus.init) ?? [],
             problem: monitor.lastReport.flatMap(\.problem), warnings: monitor.lastReport?.warnings ?? [],
-            probes: monitor.lastProbes.map(ProbeStatus.init), mode: monitor.target.mode.rawValue,
+            probes: monitor.probeStatuses, mode: monitor.target.mode.rawValue,
             note: monitor.repairNote, lastCheckAt: monitor.lastCheckAt,
             lastCheckDurationMs: monitor.lastCheckDuration?.wholeMilliseconds, lastDriftAt: monitor.lastDriftAt,
             lastRestoreAt: monitor.lastRestoreAt, restores: monitor.restores)

@@ -22,6 +22,13 @@ public final class SystemdServiceManager: ServiceManager {
         try? connected().serviceResult(unit: unit)
     }
 
+    public func activeSince(unit: String) -> UInt64? {
+        guard let microseconds = try? connected().activeEnteredMonotonic(unit: unit), microseconds > 0 else {
+            return nil
+        }
+        return microseconds.multipliedReportingOverflow(by: 1000).partialValue
+    }
+
     public func resetFailed(unit: String) -> Bool {
         (try? connected().resetFailed(unit: unit)) != nil
     }

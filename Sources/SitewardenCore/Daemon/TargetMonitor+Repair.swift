@@ -200,6 +200,7 @@ extension TargetMonitor {
         heartbeat()
         switch outcome {
         case .success(let result) where result == "done":
+            unitStartedAt = clock()
             events.emit(
                 Event(
                     .unitRestarted, "\(target.name): restarted \(unit) in \(CycleClock.since(started).secondsText)",
@@ -259,9 +260,12 @@ extension TargetMonitor {
 
         let started = CycleClock.now()
         var verifiedAt = started
+        // The grace period is the service's to start in; the deadline runs on after it.
+        let deadline = recoveryDeadline + target.startupGrace
         while true {
-            let results = probe()
-            if results.allSatisfy(\.passed) {
+            probe()
+            // Every route passing by its success threshold, not by one lucky answer.
+            if routeStates.allSatisfy({ $0.standing == .passing }) {
                 events.emit(
                     Event(
                         .targetRecovered, "\(target.name): files verified and every route answers as expected",
@@ -271,7 +275,7 @@ extension TargetMonitor {
                         ]))
                 return .healthy
             }
-            let pastDeadline = CycleClock.since(started) >= recoveryDeadline
+            let pastDeadline = CycleClock.since(started) >= deadline
             if pastDeadline || CycleClock.since(verifiedAt) >= Self.reverifyInterval {
                 let again = verify()
                 verifiedAt = CycleClock.now()

@@ -8,7 +8,8 @@ import Glibc
 public final class TargetMonitor {
     public let target: TargetConfig
     let events: EventSink
-    private let prober: HTTPProbe
+    /// Runs the routes concurrently and keeps their connections from one cycle to the next.
+    private let probes = ProbeSession()
     let heartbeat: @Sendable () -> Void
     /// Observes the files: its workers and scan cache come from `[daemon]`; replaced on reload.
     public var scanner: FileScanner
@@ -16,7 +17,11 @@ public final class TargetMonitor {
     public private(set) var health = TargetHealth.unknown
     public private(set) var lastReport: VerificationReport?
     public private(set) var lastProbes: [ProbeResult] = []
-    private var failingRoutes = Set<String>()
+    /// Each route's standing, by its index in `target.routes`.
+    private(set) var routeStates: [RouteState]
+    /// When sitewarden last started or restarted the unit (monotonic ns): route failures within
+    /// `startup_grace` of it do not count.
+    var unitStartedAt: UInt64?
     /// What was last reported, so a condition that persists is logged once, not every cycle.
     private var reportedFailure: String?
     private var reportedDrifts = Set<String>()
@@ -71,7 +76,7 @@ public final class TargetMonitor {
     ) {
         self.target = target
         self.events = events
-        self.prober = HTTPProbe()
+        self.routeStates = Array(repeating: RouteState(), count: target.routes.count)
         self.scanner = scanner
         self.heartbeat = heartbeat
         self.repairGuard = RepairGuard(maxRestores: target.maxRestores, window: target.restoreWindow)
@@ -86,8 +91,16 @@ public final class TargetMonitor {
     /// One pass: verify, probe, and when files drifted (and `repair` allows), restore them,
     /// restart the unit and confirm.
     public func runCycle(repair: Bool, services: ServiceManager?) -> TargetHealth {
-        let report = verify()
-        let probes = probe()
+        noteUnitStart(services)
+        var report = verify()
+        let (_, transitions) = runProbes()
+        // A route that has just begun to fail may be explained by a file the scan cache vouched
+        // for by its stamp alone: look at every byte now rather than at the next full rehash.
+        let newlyFailing = routeStates.contains { $0.justStartedFailing }
+        if newlyFailing && !scanner.lastScan.fullRehash {
+            report = verify(full: true)
+        }
+        reportTransitions(transitions, explainedBy: report)
 
         // A file whose read stalled is unknown this cycle, not damaged: writing a copy beside it
         // would block on the same hung mount. It is read again next cycle.
@@ -113,7 +126,7 @@ public final class TargetMonitor {
         } else if report.versionChange != nil {
             health = .versionChanged
         } else {
-            health = probes.allSatisfy(\.passed) ? .healthy : .probeFailing
+            health = routeStates.contains { $0.standing == .failing } ? .probeFailing : .healthy
             if health == .healthy { repairGuard.noteHealthy(now: clock()) }
         }
         if repairNote == nil, repairGuard.isFlapping { repairNote = "flapping: restores paused" }
@@ -123,9 +136,22 @@ public final class TargetMonitor {
     /// This target's part of STATUS=: health, what it rests on, and why it is not being repaired.
     public var statusLine: String {
         let files = lastReport.map { "\($0.filesChecked) files" } ?? "not verified"
-        let routes = lastProbes.isEmpty ? "" : ", \(lastProbes.filter(\.passed).count)/\(lastProbes.count) routes ok"
+        let routes =
+            lastProbes.isEmpty
+            ? "" : ", \(routeStates.filter { $0.standing != .failing }.count)/\(routeStates.count) routes ok"
+        // The first failing routes, with their reason, latency and the address tried: what
+        // `systemctl status` readers act on.
+        let failing = routeStates.filter { $0.standing == .failing }.compactMap(\.last).prefix(2)
+        let failures = failing.map { "; \($0.summary) [\($0.elapsed.wholeMilliseconds) ms, \($0.address)]" }.joined()
         let note = repairNote.map { "; \($0)" } ?? ""
-        return "\(target.name): \(health.rawValue) (\(files)\(routes)\(note))"
+        return "\(target.name): \(health.rawValue) (\(files)\(routes)\(note)\(failures))"
+    }
+
+    /// Each probed route's last result with its standing, for the status file and `status`.
+    var probeStatuses: [ProbeStatus] {
+        lastProbes.enumerated().map { index, result in
+            ProbeStatus(result, standing: index < routeStates.count ? routeStates[index] : nil)
+        }
     }
 
     /// Something in the report a restore can fix: not only extras (never deleted; moved to the
@@ -138,9 +164,10 @@ public final class TargetMonitor {
     /// Verifies the files and reports the result; emits one event per drifted file (an extra file
     /// once while it stays), and each warning, version change and uncovered install once.
     @discardableResult
-    public func verify() -> VerificationReport {
+    public func verify(full: Bool = false) -> VerificationReport {
         let started = CycleClock.now()
         let startedAt = Int(time(nil))
+        scanner.forceFullRehash = full
         let report = verifier.verify(scanner: scanner, progress: heartbeat)
         heartbeat()
         lastReport = report
@@ -178,28 +205,72 @@ public final class TargetMonitor {
         return report
     }
 
-    /// Probes every route once; emits on each change between passing and failing.
+    /// Probes every route once, concurrently; emits on each change between passing and failing,
+    /// explained by the last verification.
     @discardableResult
     public func probe() -> [ProbeResult] {
-        lastProbes = target.routes.map { route in
-            let result = prober.run(route.probeRequest)
-            heartbeat()
-            return result
-        }
-        for result in lastProbes { noteTransition(result) }
-        return lastProbes
+        let (results, transitions) = runProbes()
+        reportTransitions(transitions, explainedBy: lastReport)
+        return results
     }
 
-    private func noteTransition(_ result: ProbeResult) {
-        let fields = [
-            ("TARGET", target.name), ("URL", result.url), ("HTTP_STATUS", result.status.map(String.init) ?? ""),
-            ("LATENCY_MS", "\(result.elapsed.wholeMilliseconds)"),
-        ]
-        if result.passed, failingRoutes.remove(result.url) != nil {
-            events.emit(Event(.probeRecovered, "\(target.name): \(result.summary)", fields))
-        } else if !result.passed, failingRoutes.insert(result.url).inserted {
-            events.emit(
-                Event(.probeFailed, "\(target.name): \(result.summary)", fields + [("REASON", result.verdict.name)]))
+    /// A unit restarted by anyone (an operator, a deploy, systemd's Restart=) starts the grace
+    /// period too; asked only when there is a grace period to grant.
+    private func noteUnitStart(_ services: ServiceManager?) {
+        guard target.startupGrace > .zero, let unit = target.unit, let since = services?.activeSince(unit: unit) else {
+            return
+        }
+        if since > (unitStartedAt ?? 0) { unitStartedAt = since }
+    }
+
+    /// Probes every route and updates their standings; the transitions are reported by the caller
+    /// once it knows what explains them.
+    private func runProbes() -> ([ProbeResult], [(Int, RouteState.Transition)]) {
+        lastProbes = probes.run(target.routes.map(\.probeRequest), progress: heartbeat)
+        heartbeat()
+        let now = clock()
+        // The unit may have started with sitewarden (at boot): the first probes get the grace period too.
+        let startedAt = unitStartedAt ?? now
+        unitStartedAt = startedAt
+        let inGrace =
+            Duration.nanoseconds(Int64(clamping: now >= startedAt ? now - startedAt : 0)) < target.startupGrace
+        var transitions: [(Int, RouteState.Transition)] = []
+        for (index, result) in lastProbes.enumerated() {
+            let route = target.routes[index]
+            if let transition = routeStates[index].record(
+                result, failureThreshold: route.failureThreshold, successThreshold: route.successThreshold,
+                inGrace: inGrace)
+            {
+                transitions.append((index, transition))
+            }
+        }
+        return (lastProbes, transitions)
+    }
+
+    /// One entry per route that turned failing or passing. A failure says what explains it: the
+    /// drifted files, or that the code on disk verified intact and the cause lies elsewhere.
+    private func reportTransitions(
+        _ transitions: [(Int, RouteState.Transition)], explainedBy report: VerificationReport?
+    ) {
+        for (index, transition) in transitions {
+            guard let result = routeStates[index].last else { continue }
+            var fields = [
+                ("TARGET", target.name), ("URL", result.url), ("METHOD", result.method.rawValue),
+                ("HTTP_STATUS", result.status.map(String.init) ?? ""),
+                ("LATENCY_MS", "\(result.elapsed.wholeMilliseconds)"), ("ADDRESS", result.address),
+            ]
+            switch transition {
+            case .recovered:
+                events.emit(Event(.probeRecovered, "\(target.name): \(result.summary)", fields))
+            case .failed:
+                let (cause, explanation, files) = ProbeCorrelation.explain(
+                    report, fullScan: scanner.lastScan.fullRehash)
+                fields += [
+                    ("REASON", result.verdict.name), ("FAILURES", "\(routeStates[index].consecutiveFailures)"),
+                    ("CAUSE", cause.rawValue), ("DRIFTED_FILES", files),
+                ]
+                events.emit(Event(.probeFailed, "\(target.name): \(result.summary); \(explanation)", fields))
+            }
         }
     }
 
@@ -286,12 +357,6 @@ public final class TargetMonitor {
         case (false, true): "baseline"
         case (false, false): ""
         }
-    }
-}
-
-extension RouteConfig {
-    var probeRequest: ProbeRequest {
-        ProbeRequest(url: url, expectStatus: expectStatus, expectBody: expectBody, timeout: timeout)
     }
 }
 

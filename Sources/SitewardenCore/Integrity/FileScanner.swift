@@ -32,6 +32,9 @@ public final class FileScanner {
     let readTimeout: Duration
     private(set) var lastScan = ScanStatistics()
 
+    /// Set for one scan: trust no cached digest (a route just failed, so look at every byte).
+    var forceFullRehash = false
+
     /// Test seam: passed to every hasher (runs between the last read and the second `fstat`).
     var afterHashing: ((Int32) -> Void)?
 
@@ -70,7 +73,8 @@ public final class FileScanner {
     func observe(_ paths: [String], progress: @escaping @Sendable () -> Void) -> [FileState] {
         let previous = cache?.load()
         let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
-        let full = previous == nil || scansSinceFull >= fullRehashEvery
+        let full = forceFullRehash || previous == nil || scansSinceFull >= fullRehashEvery
+        forceFullRehash = false
         let job = ScanJob(
             paths: paths, trusted: full ? [:] : previous?.entries ?? [:], readTimeout: readTimeout,
             afterHashing: afterHashing, progress: progress)
@@ -93,8 +97,9 @@ public final class FileScanner {
     /// The report of an earlier verification under `key`, when the periodic full rehash is not due
     /// and nothing that verification read has changed since (`VerificationSnapshot`); counts as a
     /// scan that trusted the cache. nil without a cache.
+    /// Never while `forceFullRehash` is set: that verification must look at every byte.
     func reusableReport(key: SHA256Digest, venvRoot: String) -> VerificationReport? {
-        guard let cache, let scans = cache.scansSinceFullRehash(), scans + 1 < fullRehashEvery,
+        guard !forceFullRehash, let cache, let scans = cache.scansSinceFullRehash(), scans + 1 < fullRehashEvery,
             let report = VerificationSnapshot(beside: cache).reuse(key: key, venvRoot: venvRoot, workers: workers)
         else { return nil }
         cache.countScanWithoutRehash(scans + 1)

@@ -21,7 +21,8 @@ private enum CurlGlobal {
 ///
 /// Not thread-safe: a handle serves one probe on one thread and is then dropped.
 final class CurlEasyHandle {
-    private let handle: UnsafeMutableRawPointer
+    /// The C handle, for the multi interface to add and recognise it.
+    let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     init() throws(CurlSetupError) {
@@ -56,6 +57,21 @@ final class CurlEasyHandle {
         try check(sw_curl_setopt_pointer(handle, option, pointer), option)
     }
 
+    /// COPYPOSTFIELDS copies the bytes during the call; POSTFIELDSIZE, set before, gives their length.
+    func setCopiedPostFields(_ bytes: [UInt8]) throws(CurlSetupError) {
+        // An empty body still needs a valid pointer, or libcurl would read the length with strlen.
+        let padded = bytes + [0]
+        let code = padded.withUnsafeBytes { raw in
+            sw_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress))
+        }
+        try check(code, CURLOPT_COPYPOSTFIELDS)
+    }
+
+    /// libcurl keeps the pointer: `list` must outlive the transfer.
+    func set(_ option: CURLoption, list: CurlStringList) throws(CurlSetupError) {
+        try check(sw_curl_setopt_pointer(handle, option, list.head), option)
+    }
+
     func setWriteFunction(_ callback: sw_curl_write_callback) throws(CurlSetupError) {
         try check(sw_curl_setopt_write_function(handle, callback), CURLOPT_WRITEFUNCTION)
     }
@@ -63,6 +79,17 @@ final class CurlEasyHandle {
     /// Runs the transfer on the calling thread until it finishes, fails or times out.
     func perform() -> CURLcode {
         curl_easy_perform(handle)
+    }
+
+    /// The address of the last connection, `127.0.0.1:8083` or `[::1]:8083`, or `nil` when none was made.
+    func connectedAddress() -> String? {
+        var ip: UnsafeMutablePointer<CChar>?
+        var port = 0
+        guard sw_curl_getinfo_string(handle, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK, let ip, ip.pointee != 0,
+            sw_curl_getinfo_long(handle, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK
+        else { return nil }
+        let text = String(cString: ip)
+        return text.contains(":") ? "[\(text)]:\(port)" : "\(text):\(port)"
     }
 
     /// The last HTTP status received, or `nil` when no status line arrived.

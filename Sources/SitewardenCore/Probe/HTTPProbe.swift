@@ -1,82 +1,74 @@
 import CCurl
 
-/// Sends one `GET` with libcurl and judges the answer against a `ProbeRequest`.
+/// Sends a route's request with libcurl and judges the answer against its `ProbeRequest`.
 ///
-/// `run` blocks for up to the request's timeout, so call it from a worker queue. It never
-/// follows redirects, never uses a proxy (whatever the environment says), keeps TLS
-/// verification on, reads at most `maxBodyBytes` of the body and uses no signals for timeouts.
+/// It talks to exactly the configured address: no proxy (whatever the environment says), no
+/// redirects unless the route follows them, TLS verification always on (a route's `caFile`
+/// replaces the system's CAs, never turns checking off), at most `maxBodyBytes` read, and no
+/// signals for timeouts. `run` blocks for up to the request's timeout, so call it from a worker
+/// queue; `ProbeSession` runs several at once.
 public struct HTTPProbe: Sendable {
     public init() {}
 
     public func run(_ request: ProbeRequest) -> ProbeResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let (verdict, status) = exchange(request)
-        let elapsed = start.duration(to: clock.now)
-
-        return ProbeResult(
-            url: request.url,
-            verdict: verdict,
-            status: status,
-            elapsed: elapsed,
-            summary: Self.summary(of: request, verdict: verdict, status: status, elapsed: elapsed)
-        )
+        ProbeSession().run([request])[0]
     }
 
-    private func exchange(_ request: ProbeRequest) -> (ProbeVerdict, Int?) {
-        if let problem = Self.problem(with: request) {
-            return (.invalidRequest(problem), nil)
-        }
-
-        let handle: CurlEasyHandle
-        do {
-            handle = try CurlEasyHandle()
-        } catch {
-            return (.connectionFailed("could not set up libcurl: \(error)"), nil)
-        }
-
-        let body = ResponseBody(limit: request.maxBodyBytes)
-        do {
-            try configure(handle, for: request, body: body)
-        } catch {
-            return (.invalidRequest("\(error)"), nil)
-        }
-
-        let code = withExtendedLifetime(body) { handle.perform() }
-        let status = handle.responseCode()
-        return (
-            Self.verdict(for: request, code: code, status: status, body: body, handle: handle), status
-        )
-    }
-
-    private func configure(
+    static func configure(
         _ handle: CurlEasyHandle,
         for request: ProbeRequest,
-        body: ResponseBody
+        body: ResponseBody,
+        headers: CurlStringList
     ) throws(CurlSetupError) {
         try handle.set(CURLOPT_URL, request.url)
         try handle.set(CURLOPT_PROTOCOLS_STR, "http,https")
-        try handle.set(CURLOPT_HTTPGET, 1)
-        try handle.set(CURLOPT_FOLLOWLOCATION, 0)
+        switch request.method {
+        case .get:
+            try handle.set(CURLOPT_HTTPGET, 1)
+        case .head:
+            try handle.set(CURLOPT_NOBODY, 1)
+        case .post:
+            let bytes = Array((request.body ?? "").utf8)
+            try handle.set(CURLOPT_POST, 1)
+            try handle.set(CURLOPT_POSTFIELDSIZE, bytes.count)
+            try handle.setCopiedPostFields(bytes)
+        }
+        try handle.set(CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+        if request.followRedirects {
+            try handle.set(CURLOPT_MAXREDIRS, ProbeRequest.maxRedirects)
+            try handle.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        }
         // Timeouts must not use SIGALRM: the daemon is multi-threaded and owns its signals.
         try handle.set(CURLOPT_NOSIGNAL, 1)
-        try handle.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout))
-        try handle.set(
-            CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout ?? request.timeout))
+        // When a lookup outlives the timeout, libcurl would otherwise wait for its resolver thread
+        // when the transfer ends, for as long as glibc keeps retrying (15 s and more for a silent
+        // nameserver), blocking the cycle; with QUICK_EXIT the thread is left to finish alone.
+        try handle.set(CURLOPT_QUICK_EXIT, 1)
+        try handle.set(CURLOPT_TIMEOUT_MS, milliseconds(request.timeout))
+        try handle.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request.connectTimeout ?? request.timeout))
         // An empty proxy disables proxies, including http_proxy/ALL_PROXY from the environment;
         // NOPROXY "*" says the same again should a proxy ever be configured.
         try handle.set(CURLOPT_PROXY, "")
         try handle.set(CURLOPT_NOPROXY, "*")
         try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
         try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = request.caFile {
+            // Only the route's CAs: the system directory would trust every public CA besides.
+            try handle.set(CURLOPT_CAINFO, caFile)
+            try handle.set(CURLOPT_CAPATH, pointer: nil)
+        }
+        if let socket = request.unixSocket {
+            try handle.set(CURLOPT_UNIX_SOCKET_PATH, socket)
+        }
         try handle.set(CURLOPT_USERAGENT, "sitewarden/\(sitewardenVersion)")
+        try handle.set(CURLOPT_HTTPHEADER, list: headers)
         try handle.setWriteFunction(ResponseBody.writeCallback)
         try handle.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(body).toOpaque())
     }
 
     /// Ranks what went wrong: a wrong status is reported even when the body was also too long,
     /// because the status is what an operator acts on.
-    private static func verdict(
+    static func verdict(
         for request: ProbeRequest,
         code: CURLcode,
         status: Int?,
@@ -84,7 +76,7 @@ public struct HTTPProbe: Sendable {
         handle: CurlEasyHandle
     ) -> ProbeVerdict {
         if body.overflowed {
-            if let status, status != request.expectStatus {
+            if let status, !request.expectStatus.accepts(status) {
                 return .unexpectedStatus(expected: request.expectStatus, actual: status)
             }
             return .responseTooLarge(limit: body.limit)
@@ -106,20 +98,24 @@ public struct HTTPProbe: Sendable {
         guard let status else {
             return .connectionFailed("the server sent no HTTP status")
         }
-        guard status == request.expectStatus else {
+        guard request.expectStatus.accepts(status) else {
             return .unexpectedStatus(expected: request.expectStatus, actual: status)
         }
+        guard request.method != .head else { return .passed }
         if let expected = request.expectBody, !body.contains(expected) {
             return .bodyMismatch(expected: expected)
+        }
+        for check in request.bodyChecks {
+            if let failure = check.failure(in: body.bytes) { return .bodyCheckFailed(failure) }
         }
         return .passed
     }
 
     /// What makes a request unsendable before libcurl sees it, or `nil`.
-    private static func problem(with request: ProbeRequest) -> String? {
+    static func problem(with request: ProbeRequest) -> String? {
         let lowercasedURL = request.url.lowercased()
-        if request.url.utf8.contains(0) {
-            return "the URL contains a NUL byte"
+        if request.url.utf8.contains(0) || (request.body?.utf8.contains(0) ?? false) {
+            return "the URL or body contains a NUL byte"
         }
         // libcurl would guess a scheme for "host:port/path"; a configured probe should say what it means.
         if !lowercasedURL.hasPrefix("http://") && !lowercasedURL.hasPrefix("https://") {
@@ -134,6 +130,9 @@ public struct HTTPProbe: Sendable {
         if request.maxBodyBytes < 0 {
             return "maxBodyBytes must not be negative, not \(request.maxBodyBytes)"
         }
+        if let socket = request.unixSocket, !socket.hasPrefix("/") {
+            return "the unix socket path must be absolute, not '\(socket)'"
+        }
         return nil
     }
 
@@ -147,13 +146,14 @@ public struct HTTPProbe: Sendable {
         return max(0, Int(seconds) * 1000 + Int(fraction))
     }
 
-    private static func summary(
+    static func summary(
         of request: ProbeRequest,
         verdict: ProbeVerdict,
         status: Int?,
-        elapsed: Duration
+        elapsed: Duration,
+        address: String
     ) -> String {
-        let head = "GET \(oneLine(request.url)) →"
+        let head = "\(request.method.rawValue) \(oneLine(request.displayTarget)) →"
         let statusText = status.map(String.init) ?? "no status"
         switch verdict {
         case .passed:
@@ -162,11 +162,13 @@ public struct HTTPProbe: Sendable {
             return "\(head) \(actual) (expected \(expected))"
         case .bodyMismatch(let expected):
             return "\(head) \(statusText) but the body lacks \"\(oneLine(expected, limit: 80))\""
+        case .bodyCheckFailed(let failure):
+            return "\(head) \(statusText) but \(oneLine(failure, limit: 200))"
         case .timedOut:
             let limit = milliseconds(request.timeout)
-            return "\(head) timed out after \(milliseconds(elapsed)) ms (limit \(limit) ms)"
+            return "\(head) timed out after \(milliseconds(elapsed)) ms (limit \(limit) ms; tried \(oneLine(address)))"
         case .connectionFailed(let message):
-            return "\(head) connection failed: \(oneLine(message))"
+            return "\(head) connection failed: \(oneLine(message)) (tried \(oneLine(address)))"
         case .invalidRequest(let message):
             return "\(head) invalid request: \(oneLine(message))"
         case .responseTooLarge(let limit):
@@ -176,7 +178,7 @@ public struct HTTPProbe: Sendable {
 
     /// `text` with control characters escaped, so that a summary stays one journal line, and cut
     /// to `limit` characters.
-    private static func oneLine(_ text: String, limit: Int = 300) -> String {
+    static func oneLine(_ text: String, limit: Int = 300) -> String {
         var result = ""
         for (index, scalar) in text.unicodeScalars.enumerated() {
             if index == limit {

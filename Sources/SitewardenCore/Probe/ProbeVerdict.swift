@@ -1,9 +1,11 @@
 /// How a probe ended: passed, or the first way the answer (or its absence) was unhealthy.
 public enum ProbeVerdict: Sendable, Equatable {
     case passed
-    case unexpectedStatus(expected: Int, actual: Int)
+    case unexpectedStatus(expected: StatusExpectation, actual: Int)
     /// The status was right but the body lacked the expected text.
     case bodyMismatch(expected: String)
+    /// The status was right but a regular expression or JSON field check failed; the text says how.
+    case bodyCheckFailed(String)
     /// The whole exchange did not finish within the request's timeout.
     case timedOut
     /// No usable HTTP answer: refused, reset, unresolvable, TLS failure, malformed reply.
@@ -21,7 +23,7 @@ extension ProbeVerdict {
         switch self {
         case .passed: "passed"
         case .unexpectedStatus: "unexpected-status"
-        case .bodyMismatch: "body-mismatch"
+        case .bodyMismatch, .bodyCheckFailed: "body-mismatch"
         case .timedOut: "timeout"
         case .connectionFailed: "connection-failed"
         case .invalidRequest: "invalid-request"

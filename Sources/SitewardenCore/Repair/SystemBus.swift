@@ -167,6 +167,13 @@ struct BusMessage {
         return String(cString: value)
     }
 
+    func readUInt64() throws(BusFailure) -> UInt64 {
+        var value: UInt64 = 0
+        let code = sd_bus_message_read_basic(message, BusType.uint64, &value)
+        guard code > 0 else { throw readFailure(code, expected: BusType.uint64) }
+        return value
+    }
+
     func readUInt32() throws(BusFailure) -> UInt32 {
         var value: UInt32 = 0
         let code = sd_bus_message_read_basic(message, BusType.uint32, &value)
@@ -194,6 +201,7 @@ enum BusType {
     static let string = CChar(UInt8(ascii: "s"))
     static let objectPath = CChar(UInt8(ascii: "o"))
     static let uint32 = CChar(UInt8(ascii: "u"))
+    static let uint64 = CChar(UInt8(ascii: "t"))
     static let variant = CChar(UInt8(ascii: "v"))
 }
 

@@ -77,6 +77,23 @@ public final class UnitController {
         try stringProperty("ActiveState", of: unit, interface: "org.freedesktop.systemd1.Unit")
     }
 
+    /// When the unit last became active, in CLOCK_MONOTONIC microseconds
+    /// (`ActiveEnterTimestampMonotonic`); 0 when it never was.
+    public func activeEnteredMonotonic(unit: String) throws(UnitControlError) -> UInt64 {
+        let path = try unitObjectPath(unit)
+        let properties = BusObject(
+            destination: Self.manager.destination, path: path, interface: "org.freedesktop.DBus.Properties")
+        let name = "ActiveEnterTimestampMonotonic"
+        return try perform(.readProperty(name), on: unit) { () throws(BusFailure) in
+            try bus.call(
+                "Get", on: properties, arguments: ["org.freedesktop.systemd1.Unit", name], timeout: Self.callTimeout
+            ) { reply throws(BusFailure) in
+                try reply.enterVariant(holding: "t")
+                return try reply.readUInt64()
+            }
+        }
+    }
+
     /// A service's `Result`: `success`, `exit-code`, `start-limit-hit`, … It says why a restart job
     /// ended `failed`: a unit that hit its start limit needs other handling than one that crashed.
     public func serviceResult(unit: String) throws(UnitControlError) -> String {

@@ -29,6 +29,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case restoreDeferred = "SITEWARDEN_RESTORE_DEFERRED"
     case stagedRemoved = "SITEWARDEN_STAGED_REMOVED"
     case metricsUnwritable = "SITEWARDEN_METRICS_UNWRITABLE"
+    case probeDNSUnbounded = "SITEWARDEN_PROBE_DNS_UNBOUNDED"
 
     /// The 128-bit id, as journald prints it.
     public var messageID: String {
@@ -59,6 +60,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .restoreDeferred: "47d49f5b6fb247eaaff66e68544555f1"
         case .stagedRemoved: "2641b3b1ccc5473c89d5544150982a90"
         case .metricsUnwritable: "15ddc25ca7b344b89ac7aabaa2adce98"
+        case .probeDNSUnbounded: "92c4da79699b474c866b427c74f676d1"
         }
     }
 
@@ -70,7 +72,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .started, .restoreStarted, .configReloaded, .stopping, .restoreDeferred: .info
         case .restoreDone, .unitRestarted, .probeRecovered, .targetRecovered: .notice
         case .driftFound, .probeFailed, .watchUnavailable, .verificationWarning, .versionChanged, .stagedRemoved,
-            .metricsUnwritable:
+            .metricsUnwritable, .probeDNSUnbounded:
             .warning
         case .verificationFailed, .restoreFailed, .unitRestartFailed, .configRejected, .repairIneffective: .error
         case .backupDamaged, .flapping, .startLimitHit, .packageMissing: .critical

@@ -1,7 +1,8 @@
 import Glibc
 import Synchronization
 
-/// A small HTTP server on 127.0.0.1 with a free port, answering each connection as a test scripts it.
+/// A small HTTP server on 127.0.0.1 with a free port (or on ::1 only, or on a unix socket),
+/// answering each connection as a test scripts it.
 ///
 /// It serves one connection at a time on its own thread (never on Swift's cooperative pool, which
 /// blocking `accept` would starve), and stops on `stop()` or, at the latest, after `lifetime`.
@@ -18,17 +19,40 @@ final class LoopbackHTTPServer: Sendable {
         case drip(interval: Duration)
         /// Announces `bytes` bytes of body and sends them, until the client hangs up.
         case endlessBody(bytes: Int)
+        /// Waits `delay`, then responds as `.respond` does.
+        case slow(delay: Duration, status: Int, body: String)
+        /// Responds with `Connection: keep-alive` and serves the connection's next requests the same way.
+        case keepAlive(status: Int, body: String)
+    }
+
+    /// Where the server listens.
+    enum Address: Sendable {
+        case ipv4Loopback
+        /// `[::1]` with IPV6_V6ONLY: nothing answers on 127.0.0.1.
+        case ipv6LoopbackOnly
+        case unixSocket(String)
     }
 
     let port: UInt16
     private let context: Context
     private let thread: pthread_t
 
-    init(lifetime: Duration = .seconds(30), route: @escaping @Sendable (_ path: String) -> Reply)
-        throws
-    {
-        let listener = try LoopbackSocket.open()
-        port = try LoopbackSocket.localPort(of: listener)
+    init(
+        on address: Address = .ipv4Loopback, lifetime: Duration = .seconds(30),
+        route: @escaping @Sendable (_ path: String) -> Reply
+    ) throws {
+        let listener: Int32
+        switch address {
+        case .ipv4Loopback:
+            listener = try LoopbackSocket.open()
+            port = try LoopbackSocket.localPort(of: listener)
+        case .ipv6LoopbackOnly:
+            listener = try LoopbackSocket.openIPv6Only()
+            port = try LoopbackSocket.localPort6(of: listener)
+        case .unixSocket(let path):
+            listener = try LoopbackSocket.openUnix(path)
+            port = 0
+        }
         context = Context(listener: listener, deadline: .now + lifetime, route: route)
 
         var thread = pthread_t()
@@ -52,6 +76,16 @@ final class LoopbackHTTPServer: Sendable {
         context.state.withLock { $0.paths }
     }
 
+    /// Each request as received: head and body, in arrival order.
+    var requests: [String] {
+        context.state.withLock { $0.requests }
+    }
+
+    /// How many connections the server accepted.
+    var connections: Int {
+        context.state.withLock { $0.connections }
+    }
+
     /// Stops serving, waits for the server thread and closes the listening socket. Idempotent.
     func stop() {
         let first = context.state.withLock { state in
@@ -72,6 +106,8 @@ final class LoopbackHTTPServer: Sendable {
         struct State {
             var stopping = false
             var paths: [String] = []
+            var requests: [String] = []
+            var connections = 0
         }
 
         let listener: Int32
@@ -100,6 +136,7 @@ final class LoopbackHTTPServer: Sendable {
                 let connection = accept(listener, nil, nil)
                 guard connection >= 0 else { continue }
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                state.withLock { $0.connections += 1 }
                 answer(connection)
                 close(connection)
             }
@@ -109,17 +146,17 @@ final class LoopbackHTTPServer: Sendable {
             // Short socket timeouts let every wait below notice `stop()` promptly.
             LoopbackSocket.setTimeouts(connection, milliseconds: 50)
             guard let path = readRequestPath(connection) else { return }
-            state.withLock { $0.paths.append(path) }
 
             switch route(path) {
             case .respond(let status, let headers, let body):
-                let head =
-                    ([
-                        "HTTP/1.1 \(status) Scripted", "Content-Length: \(body.utf8.count)",
-                        "Connection: close",
-                    ]
-                    + headers).joined(separator: "\r\n")
-                _ = send(connection, Array("\(head)\r\n\r\n\(body)".utf8))
+                respond(connection, status: status, headers: headers, body: body)
+            case .slow(let delay, let status, let body):
+                sleep(for: delay)
+                respond(connection, status: status, body: body)
+            case .keepAlive(let status, let body):
+                repeat {
+                    respond(connection, status: status, body: body, keepAlive: true)
+                } while readRequestPath(connection) != nil
             case .raw(let text):
                 _ = send(connection, Array(text.utf8))
             case .silence:
@@ -140,7 +177,20 @@ final class LoopbackHTTPServer: Sendable {
             }
         }
 
-        /// The path of the request line, once the whole request head has arrived.
+        private func respond(
+            _ connection: Int32, status: Int, headers: [String] = [], body: String, keepAlive: Bool = false
+        ) {
+            let head =
+                ([
+                    "HTTP/1.1 \(status) Scripted", "Content-Length: \(body.utf8.count)",
+                    keepAlive ? "Connection: keep-alive" : "Connection: close",
+                ]
+                + headers).joined(separator: "\r\n")
+            _ = send(connection, Array("\(head)\r\n\r\n\(body)".utf8))
+        }
+
+        /// The path of the request line, once the whole request (head, and a body as long as its
+        /// Content-Length) has arrived; the request is recorded.
         private func readRequestPath(_ connection: Int32) -> String? {
             var head: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -148,10 +198,21 @@ final class LoopbackHTTPServer: Sendable {
                 let count = recv(connection, &buffer, buffer.count, 0)
                 if count > 0 {
                     head += buffer[..<count]
-                    if let text = String(validating: head, as: UTF8.self), text.contains("\r\n\r\n") {
-                        let requestLine = text.prefix { $0 != "\r" }.split(separator: " ")
-                        return requestLine.count >= 2 ? String(requestLine[1]) : nil
+                    let text = String(decoding: head, as: UTF8.self)
+                    guard let end = text.firstRange(of: "\r\n\r\n") else { continue }
+                    let length =
+                        text[..<end.lowerBound].split(separator: "\r\n")
+                        .first { $0.lowercased().hasPrefix("content-length:") }
+                        .flatMap { Int($0.dropFirst("content-length:".count).trimmingPrefix(" ")) } ?? 0
+                    guard text.utf8.count - text[..<end.upperBound].utf8.count >= length else { continue }
+                    let requestLine = text.prefix { $0 != "\r" }.split(separator: " ")
+                    guard requestLine.count >= 2 else { return nil }
+                    let path = String(requestLine[1])
+                    state.withLock {
+                        $0.paths.append(path)
+                        $0.requests.append(text)
                     }
+                    return path
                 } else if count == 0 || errno != EAGAIN {
                     return nil
                 }
@@ -221,6 +282,60 @@ enum LoopbackSocket {
             let code = errno
             close(fd)
             throw LoopbackSocketError(call: "listen", code: code)
+        }
+        return fd
+    }
+
+    /// A TCP socket listening on [::1] only (IPV6_V6ONLY), on a port the kernel picks.
+    static func openIPv6Only() throws -> Int32 {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackSocketError(call: "socket(AF_INET6)", code: errno) }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            let code = errno
+            close(fd)
+            throw LoopbackSocketError(call: "bind/listen [::1]", code: code)
+        }
+        return fd
+    }
+
+    static func localPort6(of fd: Int32) throws -> UInt16 {
+        var address = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let rc = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard rc == 0 else { throw LoopbackSocketError(call: "getsockname", code: errno) }
+        return UInt16(bigEndian: address.sin6_port)
+    }
+
+    /// An AF_UNIX stream socket listening at `path`.
+    static func openUnix(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackSocketError(call: "socket(AF_UNIX)", code: errno) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            let code = errno
+            close(fd)
+            throw LoopbackSocketError(call: "bind/listen \(path)", code: code)
         }
         return fd
     }

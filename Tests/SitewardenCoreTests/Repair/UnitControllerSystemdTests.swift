@@ -33,6 +33,20 @@ struct UnitControllerSystemdTests {
         #expect(try controller.activeState(unit: "sw-e2e-ok.service") == "active")
     }
 
+    @Test func activeEnterTimestampIsOnTheMonotonicClockAndMovesOnWithEachRestart() throws {
+        let controller = try UnitController()
+
+        _ = try controller.restart(unit: "sw-e2e-ok.service", timeout: .seconds(20))
+        let first = try controller.activeEnteredMonotonic(unit: "sw-e2e-ok.service")
+        _ = try controller.restart(unit: "sw-e2e-ok.service", timeout: .seconds(20))
+        let second = try controller.activeEnteredMonotonic(unit: "sw-e2e-ok.service")
+        let now = CycleClock.now() / 1000
+
+        #expect(first > 0 && second > first)
+        #expect(second <= now && now - second < 10_000_000, "active \(second) µs, now \(now) µs")
+        #expect(SystemdServiceManager().activeSince(unit: "sw-e2e-ok.service").map { $0 / 1000 } == second)
+    }
+
     @Test(arguments: Connection.allCases)
     func restartingTwiceOverOneConnectionReportsDoneBothTimes(connection: Connection) throws {
         let controller = try connection.open()

@@ -1,0 +1,12 @@
+import CCurl
+
+/// What this libcurl can do that probes depend on.
+public enum CurlCapabilities {
+    /// Names are resolved on a thread (or with c-ares), so a hung DNS server is bounded by the
+    /// probe's timeouts. A synchronous resolver could only be interrupted with SIGALRM, which a
+    /// multi-threaded daemon must not use (CURLOPT_NOSIGNAL), so its lookups are unbounded.
+    public static var asynchronousDNS: Bool { sw_curl_has_async_dns() != 0 }
+
+    /// libcurl's version, e.g. `7.88.1`.
+    public static var version: String { String(cString: sw_curl_version_text()) }
+}
