@@ -112,6 +112,23 @@ struct VerificationSnapshotTests {
         #expect(report.filesChecked == 17)
     }
 
+    @Test func aForcedFullVerificationIsNeverAnsweredFromTheSnapshot() throws {
+        let scratch = try Self.recordedScratch()
+        let scanner = Self.cachedScanner(scratch)
+        _ = scratch.verifier().verify(scanner: scanner)
+        _ = scratch.verifier().verify(scanner: scanner)
+        let reusedBefore = scanner.lastScan.reusedReport
+
+        // What a newly failing route asks for: every byte looked at.
+        scanner.forceFullRehash = true
+        let forced = scratch.verifier().verify(scanner: scanner)
+
+        #expect(reusedBefore)
+        #expect(!scanner.lastScan.reusedReport)
+        #expect(scanner.lastScan.fullRehash && scanner.lastScan.hashed == 18)
+        #expect(forced.isClean)
+    }
+
     @Test func inputsChangedJustBeforeTheVerificationAreNotVouchedFor() throws {
         let scratch = try Self.recordedScratch()
         let scanner = Self.cachedScanner(scratch)
