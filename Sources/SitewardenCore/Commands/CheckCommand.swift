@@ -1,5 +1,7 @@
+import Dispatch
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// `sitewarden check`: one verification and probe pass over the targets, printed for a person
 /// or, with `--json`, as one documented JSON document for scripts.
@@ -24,9 +26,14 @@ public struct CheckCommand {
         let progress = ProgressLine()
         var worst = ExitCode.healthy
         var targets: [TargetStatus] = []
-        for target in config.targets(named: targetNames) {
-            let scanner = FileScanner.configured(config.daemon, target: target.name, useCache: !full)
-            let monitor = TargetMonitor(target: target, events: DiscardingSink(), scanner: scanner)
+        let monitors = config.targets(named: targetNames).map { target in
+            TargetMonitor(
+                target: target, events: DiscardingSink(),
+                scanner: FileScanner.configured(config.daemon, target: target.name, useCache: !full))
+        }
+        if !full { Self.prepareReuse(monitors, threads: config.daemon.workers) }
+        for monitor in monitors {
+            let target = monitor.target
             let report = progress.during("\(target.name): checking files") { monitor.verify() }
             let probes = progress.during("\(target.name): probing routes") { monitor.probe() }
             let outcome = Self.outcome(report, probes)
@@ -48,6 +55,32 @@ public struct CheckCommand {
                     + "(exit \(worst.rawValue))\n")
         }
         return worst
+    }
+
+    /// An unchanged install is checked by stat'ing what its last verification read: one target
+    /// after another that leaves cores idle, most targets being too small to split. Their stamps
+    /// are checked up front on `threads` threads, each taking the next target, largest first
+    /// (by the size of its snapshot), so that no thread is left with the big one at the end.
+    static func prepareReuse(_ monitors: [TargetMonitor], threads: Int) {
+        let threads = min(threads, monitors.count)
+        guard threads > 1 else { return }
+        nonisolated(unsafe) let order = monitors.sorted { $0.snapshotSize > $1.snapshotSize }
+        let next = Atomic<Int>(0)
+        let work: @Sendable () -> Void = {
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < order.count else { return }
+                order[index].prepareReuse()
+            }
+        }
+        // Explicit hand-offs: concurrentPerform ran both long iterations on the calling thread
+        // before a pool thread woke up.
+        let group = DispatchGroup()
+        for _ in 1..<threads {
+            DispatchQueue.global().async(group: group, execute: work)
+        }
+        work()
+        group.wait()
     }
 
     /// A JSON document as sitewarden prints it: sorted snake_case keys, indented, one newline.

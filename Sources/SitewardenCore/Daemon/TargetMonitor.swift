@@ -323,6 +323,19 @@ public final class TargetMonitor {
         reportedNotCovered = report.notCovered
     }
 
+    /// Checks now whether the next verification can reuse the last clean report; thread-safe
+    /// across monitors (each has its own scanner), not for one monitor used concurrently.
+    public func prepareReuse() {
+        verifier.prepareReuse(scanner: scanner)
+    }
+
+    /// The size of the kept snapshot in bytes (0 when there is none): how much a reuse check costs.
+    var snapshotSize: Int {
+        guard let cache = scanner.cache else { return 0 }
+        var info = stat()
+        return stat(VerificationSnapshot(beside: cache).path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
     private var verifier: Verifier {
         Verifier(
             target: target.name, venv: target.venv, distribution: target.distribution, version: target.version,

@@ -97,10 +97,30 @@ public final class FileScanner {
     /// The report of an earlier verification under `key`, when the periodic full rehash is not due
     /// and nothing that verification read has changed since (`VerificationSnapshot`); counts as a
     /// scan that trusted the cache. nil without a cache.
+    /// The outcome of `prepareReuse`, taken by the next `reusableReport` asked the same.
+    private var prepared: (key: SHA256Digest, venvRoot: String, report: VerificationReport?)?
+
+    /// Decides now whether the next verification under `key` can reuse its snapshot, so that a
+    /// one-shot check of many targets can check their stamps at once on several threads and then
+    /// go through the targets in order. The decision holds as of this call.
+    /// The caller spreads the targets over the threads, so each check here runs on one.
+    func prepareReuse(key: SHA256Digest, venvRoot: String) {
+        prepared = (key, venvRoot, decideReuse(key: key, venvRoot: venvRoot, threads: 1))
+    }
+
     /// Never while `forceFullRehash` is set: that verification must look at every byte.
     func reusableReport(key: SHA256Digest, venvRoot: String) -> VerificationReport? {
+        if let prepared, prepared.key == key, prepared.venvRoot == venvRoot, !forceFullRehash {
+            self.prepared = nil
+            return prepared.report
+        }
+        prepared = nil
+        return decideReuse(key: key, venvRoot: venvRoot, threads: workers)
+    }
+
+    private func decideReuse(key: SHA256Digest, venvRoot: String, threads: Int) -> VerificationReport? {
         guard !forceFullRehash, let cache, let scans = cache.scansSinceFullRehash(), scans + 1 < fullRehashEvery,
-            let report = VerificationSnapshot(beside: cache).reuse(key: key, venvRoot: venvRoot, workers: workers)
+            let report = VerificationSnapshot(beside: cache).reuse(key: key, venvRoot: venvRoot, workers: threads)
         else { return nil }
         cache.countScanWithoutRehash(scans + 1)
         lastScan = ScanStatistics(

@@ -70,6 +70,12 @@ public struct Verifier {
         return report
     }
 
+    /// Checks now whether `verify(scanner:)` can reuse the snapshot (see `FileScanner.prepareReuse`).
+    public func prepareReuse(scanner: FileScanner) {
+        guard scanner.cache != nil, let venvRoot = try? Paths.realPath(venv) else { return }
+        scanner.prepareReuse(key: snapshotKey, venvRoot: venvRoot)
+    }
+
     /// What a report depends on besides the files: the target's configuration, and the code.
     var snapshotKey: SHA256Digest {
         var writer = ByteWriter(magic: Array("sitewarden \(sitewardenVersion) verification 1\n".utf8))

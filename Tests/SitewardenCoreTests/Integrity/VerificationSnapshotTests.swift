@@ -129,6 +129,26 @@ struct VerificationSnapshotTests {
         #expect(forced.isClean)
     }
 
+    @Test func targetsPreparedTogetherGiveTheReportsEachGivesAlone() throws {
+        let scratches = try (0..<4).map { _ in try Self.recordedScratch() }
+        let monitors = scratches.map { scratch in
+            let config = TargetConfig(
+                name: "tunely", venv: scratch.venv, distribution: "tunely", version: "0.2.3", backup: scratch.backup)
+            return TargetMonitor(target: config, events: RecordingSink(), scanner: Self.cachedScanner(scratch))
+        }
+        for monitor in monitors { _ = monitor.verify() }
+        try Files.keepFirstLines(scratches[2].sitePackages + "/tunely/server.py", 562)
+
+        CheckCommand.prepareReuse(monitors, threads: 2)
+        let reports = monitors.map { $0.verify() }
+        let reused = monitors.map { $0.scanner.lastScan.reusedReport }
+        let alone = scratches.map { $0.verifier().verify(scanner: FileScanner()) }
+
+        #expect(reused == [true, true, false, true])
+        #expect(reports == alone)
+        #expect(reports[2].drifts.map(\.recordPath) == ["tunely/server.py"])
+    }
+
     @Test func inputsChangedJustBeforeTheVerificationAreNotVouchedFor() throws {
         let scratch = try Self.recordedScratch()
         let scanner = Self.cachedScanner(scratch)
