@@ -261,93 +261,78 @@ struct LoopbackSocketError: Error, CustomStringConvertible {
 enum LoopbackSocket {
     /// A TCP socket bound to 127.0.0.1 on a port the kernel picks; listening unless `listen` is false.
     static func open(listening: Bool = true) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw LoopbackSocketError(call: "socket", code: errno) }
-
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else {
-            let code = errno
-            close(fd)
-            throw LoopbackSocketError(call: "bind", code: code)
-        }
-        guard !listening || listen(fd, 16) == 0 else {
-            let code = errno
-            close(fd)
-            throw LoopbackSocketError(call: "listen", code: code)
-        }
-        return fd
+        return try bound(
+            socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0), to: address,
+            naming: "127.0.0.1", listening: listening)
     }
 
     /// A TCP socket listening on [::1] only (IPV6_V6ONLY), on a port the kernel picks.
     static func openIPv6Only() throws -> Int32 {
         let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw LoopbackSocketError(call: "socket(AF_INET6)", code: errno) }
         var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if fd >= 0 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in6()
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_addr = in6addr_loopback
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            let code = errno
-            close(fd)
-            throw LoopbackSocketError(call: "bind/listen [::1]", code: code)
-        }
-        return fd
-    }
-
-    static func localPort6(of fd: Int32) throws -> UInt16 {
-        var address = sockaddr_in6()
-        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        let rc = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard rc == 0 else { throw LoopbackSocketError(call: "getsockname", code: errno) }
-        return UInt16(bigEndian: address.sin6_port)
+        return try bound(fd, to: address, naming: "[::1]")
     }
 
     /// An AF_UNIX stream socket listening at `path`.
     static func openUnix(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw LoopbackSocketError(call: "socket(AF_UNIX)", code: errno) }
+        try bound(
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0), to: try unixAddress(path),
+            naming: path)
+    }
+
+    /// `path` as a unix socket address; throws when it does not fit `sun_path`.
+    static func unixAddress(_ path: String) throws -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw LoopbackSocketError(call: "sockaddr_un(\(path))", code: ENAMETOOLONG)
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
         }
+        return address
+    }
+
+    /// `fd` (from `socket`, checked here) bound to `address` and listening unless `listening` is
+    /// false; closed when anything fails, and the failing call named with `name`.
+    static func bound<Address>(_ fd: Int32, to address: Address, naming name: String, listening: Bool = true)
+        throws -> Int32
+    {
+        guard fd >= 0 else { throw LoopbackSocketError(call: "socket for \(name)", code: errno) }
+        var address = address
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, !listening || listen(fd, 16) == 0 else {
             let code = errno
             close(fd)
-            throw LoopbackSocketError(call: "bind/listen \(path)", code: code)
+            throw LoopbackSocketError(call: "bind/listen \(name)", code: code)
         }
         return fd
     }
 
     static func localPort(of fd: Int32) throws -> UInt16 {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let rc = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        UInt16(bigEndian: try localAddress(of: fd, as: sockaddr_in.self).sin_port)
+    }
+
+    static func localPort6(of fd: Int32) throws -> UInt16 {
+        UInt16(bigEndian: try localAddress(of: fd, as: sockaddr_in6.self).sin6_port)
+    }
+
+    private static func localAddress<Address>(of fd: Int32, as _: Address.Type) throws -> Address {
+        let address = UnsafeMutablePointer<Address>.allocate(capacity: 1)
+        defer { address.deallocate() }
+        var length = socklen_t(MemoryLayout<Address>.size)
+        let rc = address.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         guard rc == 0 else { throw LoopbackSocketError(call: "getsockname", code: errno) }
-        return UInt16(bigEndian: address.sin_port)
+        return address.pointee
     }
 
     static func setTimeouts(_ fd: Int32, milliseconds: Int) {
