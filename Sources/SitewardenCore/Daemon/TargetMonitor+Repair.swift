@@ -30,18 +30,19 @@ extension TargetMonitor {
             return .drifted
         }
         if changedRecently() {
-            return deferRestore("the package directory changed within the quiet period")
+            return deferRestore(
+                "the package directory changed within the quiet period", hint: "an installer may still be writing")
         }
         return repair(report, services: services)
     }
 
     /// Skips this cycle's restore; journaled once while it lasts, tried again next cycle.
-    private func deferRestore(_ reason: String) -> TargetHealth {
+    private func deferRestore(_ reason: String, hint: String) -> TargetHealth {
         repairNote = "restore deferred: \(reason)"
         if !deferralReported {
             events.emit(
                 Event(
-                    .restoreDeferred, "\(target.name): installer running; restore deferred (\(reason))",
+                    .restoreDeferred, "\(target.name): restore deferred: \(reason) (\(hint)); tried again next cycle",
                     [("TARGET", target.name), ("REASON", reason)]))
         }
         deferralReported = true
@@ -79,7 +80,7 @@ extension TargetMonitor {
         let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
         // Held (shared) until the files are in place: an installer that starts meanwhile waits.
         guard let installerLock = InstallerLock.acquireShared(venv: venvRoot) else {
-            return deferRestore("uv holds \(venvRoot)/\(InstallerLock.fileName)")
+            return deferRestore("uv holds \(venvRoot)/\(InstallerLock.fileName)", hint: "an installer is at work")
         }
         deferralReported = false
         let restorer = Restorer(

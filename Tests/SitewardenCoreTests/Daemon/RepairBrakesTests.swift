@@ -199,7 +199,7 @@ struct RepairBrakesTests {
         #expect(linesWhileLocked == 562)
         #expect(events.all(.restoreDeferred).count == 1)
         let deferred = try #require(events.first(.restoreDeferred))
-        #expect(deferred.message.contains("installer running; restore deferred"))
+        #expect(deferred.message.contains("restore deferred: uv holds"))
         #expect(deferred.field("REASON")?.hasSuffix("/.lock") == true)
         #expect(deferred.kind.priority == .info)
         #expect(afterwards == .healthy)
