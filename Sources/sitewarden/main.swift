@@ -4,6 +4,8 @@ import SitewardenCore
 
 // The executable only parses the command line and hands over to the library.
 
+ResolverEnvironment.clear()
+
 let arguments: Arguments
 switch Arguments.parse(Array(CommandLine.arguments.dropFirst())) {
 case .command(let parsed):

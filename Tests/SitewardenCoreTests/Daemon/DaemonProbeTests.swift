@@ -212,4 +212,44 @@ struct DaemonProbeTests {
         #expect(result.output.contains("tried never-answers.sitewarden.test:8083"), "\(result.output)")
         #expect(elapsed < .seconds(6), "glibc alone would wait 15 s for the nameserver; took \(elapsed)")
     }
+
+    @Test(.enabled(if: mayMount, "needs root to bind-mount a private resolv.conf (skipped: not root, CI unset)"))
+    func resolverVariablesInTheEnvironmentDoNotChangeWhatAProbeLooksUp() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let (dns, resolvConf) = try silentNameserver(in: scratch)
+        defer { close(dns) }
+        let path = try config(scratch, routes: ["url = \"http://sitewardenprobe:8083/api/info\"\ntimeout = \"1s\""])
+
+        // glibc would search the single-label name in LOCALDOMAIN first (RES_OPTIONS ndots:1).
+        let result = try Shell.run(
+            inPrivateResolver(resolvConf, ["--config", path, "check"]),
+            environment: [
+                "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LOCALDOMAIN": "steered.example", "RES_OPTIONS": "ndots:1",
+            ])
+        let asked = Self.queriedNames(dns)
+
+        #expect(result.status == ExitCode.probeFailure.rawValue, "\(result.output)\(result.errorOutput)")
+        #expect(asked.contains("sitewardenprobe"), "queries: \(asked)")
+        #expect(!asked.contains { $0.hasSuffix("steered.example") }, "queries: \(asked)")
+    }
+
+    /// The names of the DNS queries waiting on `socket`: each question's labels, dot-joined.
+    private static func queriedNames(_ socket: Int32) -> [String] {
+        var names = [String]()
+        var packet = [UInt8](repeating: 0, count: 512)
+        while true {
+            let count = recv(socket, &packet, packet.count, Int32(MSG_DONTWAIT))
+            guard count > 12 else { return names }
+            var labels = [String]()
+            var offset = 12
+            while offset < count, packet[offset] != 0, offset + 1 + Int(packet[offset]) <= count {
+                let length = Int(packet[offset])
+                labels.append(String(decoding: packet[(offset + 1)..<(offset + 1 + length)], as: UTF8.self))
+                offset += 1 + length
+            }
+            names.append(labels.joined(separator: "."))
+        }
+    }
+
 }
