@@ -119,6 +119,34 @@ config_kept_its_edit() {
     in_container grep -q '^# edited by the operator$' "$CONFIG"
 }
 
+unit_active() {
+    [[ $(in_container systemctl is-active sitewarden) == active ]] || {
+        in_container systemctl status --lines=5 sitewarden | sed 's/^/#   /'
+        return 1
+    }
+}
+
+# add_venv_dropin DIR: what the README tells an operator to do for a venv of their own.
+add_venv_dropin() {
+    in_container mkdir -p "$1" &&
+        printf '[Service]\nReadWritePaths=%s\n' "$1" |
+        in_container install -D -m 0644 /dev/stdin /etc/systemd/system/sitewarden.service.d/venv.conf &&
+        in_container systemctl daemon-reload
+}
+
+# venv_writable_for_unit DIR: inside the unit's mount namespace DIR is writable, /srv is not.
+venv_writable_for_unit() {
+    local pid
+    pid=$(in_container systemctl show --property=MainPID --value sitewarden)
+    in_container nsenter -t "$pid" -m sh -c "touch '$1/.probe' && rm '$1/.probe' && ! touch /srv/.probe 2>/dev/null"
+}
+
+undo_start() {
+    in_container systemctl stop sitewarden &&
+        in_container rm -rf /var/lib/sitewarden /etc/systemd/system/sitewarden.service.d "$1" /srv/app &&
+        in_container systemctl daemon-reload
+}
+
 user_exists() {
     in_container getent passwd sitewarden >/dev/null
 }
@@ -165,6 +193,17 @@ install_main() {
     check "the edited configuration is kept" config_kept_its_edit
     snapshot again
     check "no file added, removed or changed in mode by the second run" same_as installed again
+
+    step "c2: start it as installed, on a server without the example's venv, then with a venv of its own"
+    # The example configuration names /opt/as-dispatch/venv, which this server does not have: the
+    # unit's ReadWritePaths= must not make systemd refuse to start it (226/NAMESPACE, in a loop).
+    check "systemctl start sitewarden works without /opt/as-dispatch/venv" in_container systemctl start sitewarden
+    check "sitewarden is active, not failed with 226/NAMESPACE" unit_active
+    check "the README's drop-in adds a venv: ReadWritePaths=/srv/app/venv" add_venv_dropin /srv/app/venv
+    check "systemctl restart sitewarden works with it" in_container systemctl restart sitewarden
+    check "sitewarden is active again" unit_active
+    check "the venv is writable for the unit, the rest of /srv is not" venv_writable_for_unit /srv/app/venv
+    require "stop it and remove what the start added (state directory, drop-in, venv)" undo_start /srv/app/venv
 
     step "d: uninstall: only the configuration stays; --purge: nothing stays"
     require "deploy/install.sh --uninstall" uninstall_sitewarden
