@@ -60,7 +60,10 @@ extension TargetMonitor {
     ///
     /// A damaged backup stops everything before a file is touched and the unit is not restarted:
     /// restarting onto files nobody can vouch for would only hide the problem.
-    func repair(_ report: VerificationReport, services: ServiceManager?) -> TargetHealth {
+    ///
+    /// `found` is what the cycle saw; the files are verified again under the restore lock, and
+    /// that verification decides what is restored.
+    func repair(_ found: VerificationReport, services: ServiceManager?) -> TargetHealth {
         let manifest: BaselineManifest
         do {
             guard let loaded = try BaselineManifest.load(backupDirectory: target.backup) else {
@@ -78,11 +81,23 @@ extension TargetMonitor {
         }
 
         let venvRoot = (try? Paths.realPath(target.venv)) ?? target.venv
+        // Held until the files are in place: no other sitewarden restores this target meanwhile.
+        let restoreLock = quarantine.map { RestoreLock.acquire(stateDirectory: $0.stateDirectory, target: target.name) }
+        if let restoreLock, restoreLock == nil {
+            return deferRestore("another sitewarden is restoring \(target.name)", hint: "it holds the restore lock")
+        }
         // Held (shared) until the files are in place: an installer that starts meanwhile waits.
         guard let installerLock = InstallerLock.acquireShared(venv: venvRoot) else {
             return deferRestore("uv holds \(venvRoot)/\(InstallerLock.fileName)", hint: "an installer is at work")
         }
         deferralReported = false
+        // Verified again now that nobody else may restore: another sitewarden may have restored
+        // these files since `found` was made, and restoring them twice would quarantine good
+        // copies as damage under the first damage's record.
+        let report = verifier.verify(scanner: scanner, progress: heartbeat)
+        guard Self.mayRestore(report, movingExtras: target.quarantineExtras) else {
+            return report.failure != nil ? .degraded : report.drifts.isEmpty ? .healthy : .drifted
+        }
         let restorer = Restorer(
             venvRoot: venvRoot, backupDirectory: target.backup, manifest: manifest, quarantine: quarantine,
             quarantineExtras: target.quarantineExtras,
@@ -100,7 +115,7 @@ extension TargetMonitor {
         onRestoreStarted()
         let outcome: Restorer.Outcome
         do {
-            outcome = try withExtendedLifetime(installerLock) { () throws(Restorer.Failure) in
+            outcome = try withExtendedLifetime((installerLock, restoreLock)) { () throws(Restorer.Failure) in
                 try restorer.restoreReporting(report.drifts)
             }
             let restored = outcome.files

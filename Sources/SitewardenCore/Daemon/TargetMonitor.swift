@@ -336,7 +336,7 @@ public final class TargetMonitor {
         return stat(VerificationSnapshot(beside: cache).path, &info) == 0 ? Int(info.st_size) : 0
     }
 
-    private var verifier: Verifier {
+    var verifier: Verifier {
         Verifier(
             target: target.name, venv: target.venv, distribution: target.distribution, version: target.version,
             backupDirectory: target.backup, policy: target.policy)

@@ -35,20 +35,9 @@ struct ScanCache: Sendable {
         self.path = path
     }
 
-    /// The cache of `target` under `stateDirectory`. Target names may hold any printable text, so
-    /// everything but `[A-Za-z0-9_-]` is written as `%XX`; no name becomes `.`, `..` or a path.
+    /// The cache of `target` under `stateDirectory`, named by `stateFileName`.
     init(stateDirectory: String, target: String) {
-        var name = ""
-        for byte in target.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                name.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                name += "%" + Hex.encode([byte]).uppercased()
-            }
-        }
-        self.init(path: stateDirectory + "/" + Self.directoryName + "/" + name + ".bin")
+        self.init(path: stateDirectory + "/" + Self.directoryName + "/" + stateFileName(target) + ".bin")
     }
 
     /// The cache's contents, or nil when there is none or it cannot be trusted whole.

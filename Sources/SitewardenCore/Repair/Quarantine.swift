@@ -14,6 +14,9 @@ public struct Quarantine: Sendable {
     /// Bytes the whole quarantine may hold (all targets); the restore just kept is never removed.
     public var limit: Int
 
+    /// The state directory the quarantine lives in.
+    public var stateDirectory: String { Paths.directory(of: root) }
+
     public init(stateDirectory: String, target: String, limit: Int) {
         self.root = stateDirectory + "/quarantine"
         self.target = target

@@ -160,6 +160,57 @@ struct RepairBrakesTests {
         #expect(!monitor.statusLine.contains("restores withheld"))
     }
 
+    @Test func anotherSitewardenRestoringTheTargetDefersTheRestoreUntilItIsDone() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = scratch.sitePackages + "/tunely/server.py"
+        let route = try InfoRoute(serving: true)
+        let services = ScriptedServiceManager()
+        let events = RecordingSink()
+        let monitor = monitor(target(scratch, url: route.url), events)
+        monitor.quarantine = Quarantine(stateDirectory: scratch.path + "/state", target: "tunely", limit: 1 << 30)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/state", withIntermediateDirectories: true)
+        try Files.keepFirstLines(server, 562)
+
+        var other = RestoreLock.acquire(stateDirectory: scratch.path + "/state", target: "tunely")
+        let heldByTheTest = other != nil
+        let whileHeld = monitor.runCycle(repair: true, services: services)
+        let linesWhileHeld = try Files.lineCount(server)
+        other = nil
+        let afterwards = monitor.runCycle(repair: true, services: services)
+
+        #expect(heldByTheTest)
+        #expect(whileHeld == .drifted && linesWhileHeld == 562)
+        #expect(events.first(.restoreDeferred)?.field("REASON") == "another sitewarden is restoring tunely")
+        #expect(afterwards == .healthy)
+        #expect(try Files.lineCount(server) == RealTunely.serverPyLines)
+    }
+
+    @Test func aRestoreOfFilesAnotherSitewardenRestoredMeanwhileRestoresAndQuarantinesNothing() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = scratch.sitePackages + "/tunely/server.py"
+        let route = try InfoRoute(serving: true)
+        let services = ScriptedServiceManager()
+        let quarantine = Quarantine(stateDirectory: scratch.path + "/state", target: "tunely", limit: 1 << 30)
+        let first = monitor(target(scratch, url: route.url), RecordingSink())
+        let second = monitor(target(scratch, url: route.url), RecordingSink())
+        first.quarantine = quarantine
+        second.quarantine = quarantine
+        try Files.keepFirstLines(server, 562)
+        let stale = first.verify()
+
+        let secondRestored = second.repair(second.verify(), services: services)
+        let firstOutcome = first.repair(stale, services: services)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: quarantine.root + "/tunely")
+
+        #expect(stale.drifts.map(\.recordPath) == ["tunely/server.py"])
+        #expect(secondRestored == .healthy)
+        #expect(firstOutcome == .healthy)
+        #expect(kept.count == 1, "one restore, one quarantine session: \(kept)")
+        #expect(services.restarted.count == 1)
+    }
+
     @Test func filesThatAlreadyMatchAreNeverRestoredAgain() throws {
         let scratch = try RealTunely.scratchVenv()
         _ = try scratch.recorder().record()
