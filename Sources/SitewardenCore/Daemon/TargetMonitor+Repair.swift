@@ -30,8 +30,17 @@ extension TargetMonitor {
             return .drifted
         }
         if changedRecently() {
-            return deferRestore(
-                "the package directory changed within the quiet period", hint: "an installer may still be writing")
+            // Changing for a whole restore window is no installer (uv's lock covers uv for as long
+            // as it runs): something rewrites the files in a loop faster than the quiet period.
+            // Restores then go ahead, and the flapping brake counts them and raises the alarm.
+            let since = changingSince ?? clock()
+            changingSince = since
+            if clock() - since < target.restoreWindow.nanoseconds {
+                return deferRestore(
+                    "the package directory changed within the quiet period", hint: "an installer may still be writing")
+            }
+        } else {
+            changingSince = nil
         }
         return repair(report, services: services)
     }

@@ -54,6 +54,9 @@ public final class TargetMonitor {
     var repairGuard: RepairGuard
     /// The damage the last restore replaced, to mark it when the routes stay down afterwards.
     var lastRestoredDamage: Set<String> = []
+    /// Since when (monitor clock) every repair found the package directory changed within the
+    /// quiet period; nil once a cycle finds it quiet.
+    var changingSince: UInt64?
     /// A deferral was journaled and no restore has run since: said once while it lasts.
     var deferralReported = false
     /// Why the target is not being repaired right now, for STATUS= and `sitewarden status`.

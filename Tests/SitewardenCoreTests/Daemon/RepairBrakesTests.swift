@@ -211,6 +211,35 @@ struct RepairBrakesTests {
         #expect(services.restarted.count == 1)
     }
 
+    @Test func filesRewrittenFasterThanTheQuietPeriodForAWholeWindowAreRestoredAndEndFlapping() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let server = scratch.sitePackages + "/tunely/server.py"
+        let route = try InfoRoute(serving: true)
+        let services = ScriptedServiceManager()
+        let events = RecordingSink()
+        let clock = ManualClock()
+        let monitor = monitor(target(scratch, url: route.url), events, clock: clock)
+        // A loop rewriting server.py every second: the directory is never quiet for 2 s.
+        monitor.changedRecently = { true }
+        func rewriteAndCycle(after pause: Duration) throws -> TargetHealth {
+            try Files.keepFirstLines(server, 562)
+            clock.advance(pause)
+            return monitor.runCycle(repair: true, services: services)
+        }
+
+        let withinTheWindow = try (0..<5).map { _ in try rewriteAndCycle(after: .seconds(60)) }
+        let restoredBefore = events.all(.restoreDone).count
+        clock.advance(.seconds(400))
+        let pastTheWindow = try (0..<5).map { _ in try rewriteAndCycle(after: .seconds(60)) }
+
+        #expect(withinTheWindow == Array(repeating: .drifted, count: 5), "an installer may still be writing")
+        #expect(restoredBefore == 0)
+        #expect(events.all(.restoreDone).count == 3, "restored once the window passed, up to max_restores")
+        #expect(pastTheWindow.last == .flapping)
+        #expect(events.all(.flapping).count == 1)
+    }
+
     @Test func filesThatAlreadyMatchAreNeverRestoredAgain() throws {
         let scratch = try RealTunely.scratchVenv()
         _ = try scratch.recorder().record()
