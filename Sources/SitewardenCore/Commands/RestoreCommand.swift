@@ -115,6 +115,7 @@ struct PrintingSink: EventSink {
     func emit(_ event: Event) {
         guard event.kind.priority < .debug else { return }
         StandardStreams.write(event.message + "\n")
-        if alsoJournal { JournalSink().emit(event) }
+        // Already shown above: without a journal, nothing more to say on stderr.
+        if alsoJournal { JournalSink(stderrWithoutJournal: false).emit(event) }
     }
 }

@@ -5,14 +5,17 @@ import Glibc
 ///
 /// Every entry carries `MESSAGE`, `MESSAGE_ID`, `PRIORITY`, `SYSLOG_IDENTIFIER=sitewarden` and the
 /// event's fields prefixed with `SITEWARDEN_`. Without a journal (no /run/systemd/journal/socket)
-/// the entry goes to stderr instead, so a one-shot command run by hand still shows it.
+/// the entry goes to stderr instead, with its priority as a `<N>` prefix, unless the caller
+/// already shows the operator every event itself.
 public struct JournalSink: EventSink {
     /// The socket journald listens on; sd_journal_sendv reports success even when it is absent,
     /// so its presence is what decides between the journal and stderr.
     private let journalSocket: String
+    private let stderrWithoutJournal: Bool
 
-    public init(journalSocket: String = "/run/systemd/journal/socket") {
+    public init(journalSocket: String = "/run/systemd/journal/socket", stderrWithoutJournal: Bool = true) {
         self.journalSocket = journalSocket
+        self.stderrWithoutJournal = stderrWithoutJournal
     }
 
     public func emit(_ event: Event) {
@@ -25,7 +28,7 @@ public struct JournalSink: EventSink {
         ]
         for (name, value) in event.fields { entries.append("SITEWARDEN_\(name)=\(value)") }
 
-        if access(journalSocket, W_OK) != 0 || send(entries) != 0 {
+        if access(journalSocket, W_OK) != 0 || send(entries) != 0, stderrWithoutJournal {
             StandardStreams.writeError("<\(event.kind.priority.rawValue)>\(event.message)\n")
         }
     }

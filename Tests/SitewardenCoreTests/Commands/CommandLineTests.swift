@@ -166,6 +166,11 @@ struct CommandLineTests {
         #expect(dryRun.output.contains("tunely: would restore from \(scratch.backup) (backup verified):"))
         #expect(linesAfterDryRun == 562)
         #expect(restore.status == 0, "\(restore.output)\(restore.errorOutput)")
+        // Each step printed once; without a journal it is not repeated on stderr as a syslog line.
+        #expect(restore.output.components(separatedBy: "tunely: restored tunely/server.py").count == 2)
+        if access("/run/systemd/journal/socket", F_OK) != 0 {
+            #expect(!restore.errorOutput.contains("tunely/server.py"), "\(restore.errorOutput)")
+        }
         #expect(try Files.lineCount(server) == RealTunely.serverPyLines)
         #expect(afterRestore.status == 0)
     }
