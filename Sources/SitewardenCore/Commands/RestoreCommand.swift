@@ -41,7 +41,8 @@ public struct RestoreCommand {
                 continue
             }
             for extra in Restorer.leftInPlace(report.drifts) {
-                StandardStreams.write("\(target.name): left in place (sitewarden never deletes code): \(extra)\n")
+                // The drift's own text says it is left in place.
+                StandardStreams.write("\(target.name): \(extra)\n")
                 result = CheckCommand.worse(result, .drift)
             }
             if let change = report.versionChange, !change.pinned {
