@@ -118,7 +118,7 @@ struct ConfigDecoder {
 
     private mutating func target(_ reader: inout TableReader) -> TargetConfig {
         TargetConfig(
-            name: reader.requiredString("name", check: ConfigRules.plainText),
+            name: reader.requiredString("name", check: ConfigRules.targetName),
             venv: reader.requiredString("venv") { [checkFilesystem] value in
                 ConfigRules.absolutePath(value) ?? (checkFilesystem ? ConfigRules.directoryExists(value) : nil)
             },

@@ -19,6 +19,22 @@ enum ConfigRules {
             ? "must not contain control characters (newlines, tabs, escapes)" : nil
     }
 
+    /// A target's name is a path component (`<state_directory>/quarantine/<name>/`), so it may hold
+    /// only letters, digits, `.`, `_` and `-` and may not start with `.`: no `/`, no `..`, no NUL,
+    /// nothing that leaves the state directory or hides there.
+    static func targetName(_ value: String) -> String? {
+        if let problem = notEmpty(value) { return problem }
+        let allowed = value.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || [".", "_", "-"].contains(scalar))
+        }
+        guard allowed, !value.hasPrefix(".") else {
+            return "may hold only letters, digits, '.', '_' and '-' and must not start with '.' "
+                + "(it names a directory in the state directory), found '\(value.printable)'"
+        }
+        return nil
+    }
+
     /// The backup must be a directory of its own: `sitewarden baseline` replaces it whole, so it may
     /// neither hold the venv nor lie inside it (where an installer would rewrite it too).
     static func separateBackup(_ backup: String, venv: String) -> String? {
