@@ -57,7 +57,9 @@ struct ConfigDecoder {
             entries: entries, at: node.position, location: "[daemon]", keyPrefix: "daemon.", path: path)
         let daemon = DaemonConfig(
             interval: reader.duration("interval", default: DaemonConfig.defaultInterval),
-            stateDirectory: reader.string("state_directory", check: ConfigRules.absolutePath)
+            stateDirectory: reader.string("state_directory") { value in
+                ConfigRules.absolutePath(value) ?? ConfigRules.directoryIfPresent(value)
+            }
                 ?? DaemonConfig.defaultStateDirectory,
             quietPeriod: reader.duration("quiet_period", default: DaemonConfig.defaultQuietPeriod),
             readTimeout: reader.duration("read_timeout", default: DaemonConfig.defaultReadTimeout),
@@ -124,7 +126,9 @@ struct ConfigDecoder {
             },
             distribution: reader.requiredString("distribution", check: ConfigRules.plainText),
             version: reader.string("version", check: ConfigRules.plainText),
-            backup: reader.requiredString("backup", check: ConfigRules.absolutePath),
+            backup: reader.requiredString("backup") { value in
+                ConfigRules.absolutePath(value) ?? ConfigRules.directoryIfPresent(value)
+            },
             unit: reader.string("unit", check: ConfigRules.serviceUnit),
             routes: routes(&reader),
             pinVersion: reader.boolean("pin_version", default: false),

@@ -64,6 +64,17 @@ enum ConfigRules {
         return info.st_mode & S_IFMT == S_IFDIR ? nil : "'\(value)' is not a directory"
     }
 
+    /// A directory sitewarden creates when it first needs it (the state directory, a backup) may be
+    /// absent, but what is there already must be a directory: over a regular file every restore
+    /// would fail to quarantine and every baseline to replace it. One stat, so the daemon checks too.
+    static func directoryIfPresent(_ value: String) -> String? {
+        var info = stat()
+        guard stat(value, &info) == 0 else {
+            return errno == ENOTDIR ? "'\(value)' cannot be a directory: a part of the path is not a directory" : nil
+        }
+        return info.st_mode & S_IFMT == S_IFDIR ? nil : "'\(value)' exists but is not a directory"
+    }
+
     /// For `check-config`: the directory a file is to be written into exists.
     static func parentDirectoryExists(_ value: String) -> String? {
         let parent = value.split(separator: "/").dropLast().joined(separator: "/")
