@@ -6,9 +6,13 @@ enum ConfigRules {
         value.isEmpty ? "must not be empty" : nil
     }
 
-    /// Paths are used from a daemon whose working directory nobody chose, so they must be absolute.
+    /// Paths are used from a daemon whose working directory nobody chose, so they must be absolute;
+    /// and a NUL would silently cut the path where the system call reads it (`/tmp/x\0/etc` is `/tmp/x`).
     static func absolutePath(_ value: String) -> String? {
-        value.hasPrefix("/") ? nil : "must be an absolute path, found '\(value)'"
+        if value.contains("\0") {
+            return "must not contain a NUL character (the system would cut the path there), found '\(value.printable)'"
+        }
+        return value.hasPrefix("/") ? nil : "must be an absolute path, found '\(value.printable)'"
     }
 
     /// Names end up in sd_notify STATUS= lines and journal fields, where a newline would start
@@ -52,7 +56,7 @@ enum ConfigRules {
         let name = value.split(separator: "/").last.map(String.init) ?? ""
         return name.hasSuffix(".prom") && name.count > ".prom".count
             ? nil
-            : "must name a file ending in '.prom' (node_exporter's textfile collector reads only those), found '\(value)'"
+            : "must name a file ending in '.prom' (node_exporter's textfile collector reads only those), found '\(value.printable)'"
     }
 
     /// For `check-config`: the path is an existing directory (following symlinks, as the daemon does).
@@ -82,14 +86,15 @@ enum ConfigRules {
     }
 
     static func serviceUnit(_ value: String) -> String? {
-        plainText(value) == nil && value.hasSuffix(".service") && value.count > ".service".count
-            ? nil : "must name a service unit ending in '.service', found '\(value)'"
+        if !value.isEmpty, let problem = plainText(value) { return "\(problem), found '\(value.printable)'" }
+        return plainText(value) == nil && value.hasSuffix(".service") && value.count > ".service".count
+            ? nil : "must name a service unit ending in '.service', found '\(value.printable)'"
     }
 
     static func httpURL(_ value: String) -> String? {
         let scheme = ["http://", "https://"].first { value.lowercased().hasPrefix($0) }
         guard let scheme, value.count > scheme.count, plainText(value) == nil, !value.contains(" ") else {
-            return "must be an http:// or https:// URL, found '\(value)'"
+            return "must be an http:// or https:// URL, found '\(value.printable)'"
         }
         return urlAuthorityProblem(String(value.dropFirst(scheme.count)), in: value)
     }
