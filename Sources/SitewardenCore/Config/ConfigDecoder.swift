@@ -56,7 +56,8 @@ struct ConfigDecoder {
         var reader = TableReader(
             entries: entries, at: node.position, location: "[daemon]", keyPrefix: "daemon.", path: path)
         let daemon = DaemonConfig(
-            interval: reader.duration("interval", default: DaemonConfig.defaultInterval),
+            interval: reader.duration(
+                "interval", default: DaemonConfig.defaultInterval, minimum: DaemonConfig.minimumInterval),
             stateDirectory: reader.string("state_directory") { value in
                 ConfigRules.absolutePath(value) ?? ConfigRules.directoryIfPresent(value)
             }
