@@ -106,6 +106,53 @@ import Testing
     }
 }
 
+@Test func symlinkedMainFileAndDropInAreFollowed() throws {
+    let directory = try ConfigTemporaryDirectory()
+    let store = directory.path + "/store"
+    mkdir(store, 0o700)
+    mkdir(directory.path + "/etc", 0o700)
+    mkdir(directory.path + "/etc/conf.d", 0o700)
+    try ConfigDropInTests.target("tunely").write(toFile: store + "/main.toml", atomically: true, encoding: .utf8)
+    try ConfigDropInTests.target("billing").write(toFile: store + "/billing.toml", atomically: true, encoding: .utf8)
+    #expect(symlink(store + "/main.toml", directory.path + "/etc/link.toml") == 0)
+    #expect(symlink("../../store/billing.toml", directory.path + "/etc/conf.d/50-billing.toml") == 0)
+
+    let config = try ConfigLoader.load(path: directory.path + "/etc/link.toml")
+
+    #expect(config.targets.map(\.name) == ["tunely", "billing"])
+}
+
+@Test func danglingSymlinkIsNamedWithWhereItLeads() throws {
+    let directory = try ConfigTemporaryDirectory()
+    let path = directory.path + "/link.toml"
+    #expect(symlink(directory.path + "/gone.toml", path) == 0)
+
+    #expect(
+        throws: ConfigError(problems: [
+            ConfigProblem(
+                path: path,
+                message: "cannot read the configuration: it is a symlink to '\(directory.path)/gone.toml', "
+                    + "which does not exist (open: No such file or directory)")
+        ])
+    ) {
+        try ConfigLoader.load(path: path)
+    }
+}
+
+@Test func symlinkToSomethingNotARegularFileIsRefused() throws {
+    let directory = try ConfigTemporaryDirectory()
+    let path = directory.path + "/link.toml"
+    #expect(symlink("/dev/zero", path) == 0)
+
+    #expect(
+        throws: ConfigError(problems: [
+            ConfigProblem(path: path, message: "cannot read the configuration: open: not a regular file")
+        ])
+    ) {
+        try ConfigLoader.load(path: path)
+    }
+}
+
 @Test func directoryIsReportedAsUnreadable() throws {
     let directory = try ConfigTemporaryDirectory()
 

@@ -113,6 +113,19 @@ private let p = ConfigFixtures.problem
     )
 }
 
+@Test func intervalHasAFloorOfTenMillisecondsAndOtherDurationsDoNot() throws {
+    let atTheFloor = try ConfigLoader.parse(
+        text: validTarget + "[daemon]\ninterval = \"10ms\"\nquiet_period = \"1ms\"\n", path: "test.toml")
+    let belowIt = ConfigFixtures.problems(in: validTarget + "[daemon]\ninterval = \"9ms\"\n")
+
+    #expect(atTheFloor.daemon.interval == .milliseconds(10))
+    #expect(atTheFloor.daemon.quietPeriod == .milliseconds(1))
+    #expect(
+        belowIt.map(\.message) == [
+            "daemon.interval: must be at least 10ms (a shorter interval only keeps the daemon busy), found '9ms'"
+        ])
+}
+
 @Test func workersAndRehashPeriodOutOfRangeAreRefused() {
     let text = """
         \(validTarget)

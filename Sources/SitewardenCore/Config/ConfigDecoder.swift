@@ -56,8 +56,11 @@ struct ConfigDecoder {
         var reader = TableReader(
             entries: entries, at: node.position, location: "[daemon]", keyPrefix: "daemon.", path: path)
         let daemon = DaemonConfig(
-            interval: reader.duration("interval", default: DaemonConfig.defaultInterval),
-            stateDirectory: reader.string("state_directory", check: ConfigRules.absolutePath)
+            interval: reader.duration(
+                "interval", default: DaemonConfig.defaultInterval, minimum: DaemonConfig.minimumInterval),
+            stateDirectory: reader.string("state_directory") { value in
+                ConfigRules.absolutePath(value) ?? ConfigRules.directoryIfPresent(value)
+            }
                 ?? DaemonConfig.defaultStateDirectory,
             quietPeriod: reader.duration("quiet_period", default: DaemonConfig.defaultQuietPeriod),
             readTimeout: reader.duration("read_timeout", default: DaemonConfig.defaultReadTimeout),
@@ -118,13 +121,15 @@ struct ConfigDecoder {
 
     private mutating func target(_ reader: inout TableReader) -> TargetConfig {
         TargetConfig(
-            name: reader.requiredString("name", check: ConfigRules.plainText),
+            name: reader.requiredString("name", check: ConfigRules.targetName),
             venv: reader.requiredString("venv") { [checkFilesystem] value in
                 ConfigRules.absolutePath(value) ?? (checkFilesystem ? ConfigRules.directoryExists(value) : nil)
             },
             distribution: reader.requiredString("distribution", check: ConfigRules.plainText),
             version: reader.string("version", check: ConfigRules.plainText),
-            backup: reader.requiredString("backup", check: ConfigRules.absolutePath),
+            backup: reader.requiredString("backup") { value in
+                ConfigRules.absolutePath(value) ?? ConfigRules.directoryIfPresent(value)
+            },
             unit: reader.string("unit", check: ConfigRules.serviceUnit),
             routes: routes(&reader),
             pinVersion: reader.boolean("pin_version", default: false),

@@ -6,9 +6,13 @@ enum ConfigRules {
         value.isEmpty ? "must not be empty" : nil
     }
 
-    /// Paths are used from a daemon whose working directory nobody chose, so they must be absolute.
+    /// Paths are used from a daemon whose working directory nobody chose, so they must be absolute;
+    /// and a NUL would silently cut the path where the system call reads it (`/tmp/x\0/etc` is `/tmp/x`).
     static func absolutePath(_ value: String) -> String? {
-        value.hasPrefix("/") ? nil : "must be an absolute path, found '\(value)'"
+        if value.contains("\0") {
+            return "must not contain a NUL character (the system would cut the path there), found '\(value.printable)'"
+        }
+        return value.hasPrefix("/") ? nil : "must be an absolute path, found '\(value.printable)'"
     }
 
     /// Names end up in sd_notify STATUS= lines and journal fields, where a newline would start
@@ -17,6 +21,22 @@ enum ConfigRules {
         if let problem = notEmpty(value) { return problem }
         return value.unicodeScalars.contains { $0.properties.generalCategory == .control }
             ? "must not contain control characters (newlines, tabs, escapes)" : nil
+    }
+
+    /// A target's name is a path component (`<state_directory>/quarantine/<name>/`), so it may hold
+    /// only letters, digits, `.`, `_` and `-` and may not start with `.`: no `/`, no `..`, no NUL,
+    /// nothing that leaves the state directory or hides there.
+    static func targetName(_ value: String) -> String? {
+        if let problem = notEmpty(value) { return problem }
+        let allowed = value.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || [".", "_", "-"].contains(scalar))
+        }
+        guard allowed, !value.hasPrefix(".") else {
+            return "may hold only letters, digits, '.', '_' and '-' and must not start with '.' "
+                + "(it names a directory in the state directory), found '\(value.printable)'"
+        }
+        return nil
     }
 
     /// The backup must be a directory of its own: `sitewarden baseline` replaces it whole, so it may
@@ -36,7 +56,7 @@ enum ConfigRules {
         let name = value.split(separator: "/").last.map(String.init) ?? ""
         return name.hasSuffix(".prom") && name.count > ".prom".count
             ? nil
-            : "must name a file ending in '.prom' (node_exporter's textfile collector reads only those), found '\(value)'"
+            : "must name a file ending in '.prom' (node_exporter's textfile collector reads only those), found '\(value.printable)'"
     }
 
     /// For `check-config`: the path is an existing directory (following symlinks, as the daemon does).
@@ -48,6 +68,17 @@ enum ConfigRules {
         return info.st_mode & S_IFMT == S_IFDIR ? nil : "'\(value)' is not a directory"
     }
 
+    /// A directory sitewarden creates when it first needs it (the state directory, a backup) may be
+    /// absent, but what is there already must be a directory: over a regular file every restore
+    /// would fail to quarantine and every baseline to replace it. One stat, so the daemon checks too.
+    static func directoryIfPresent(_ value: String) -> String? {
+        var info = stat()
+        guard stat(value, &info) == 0 else {
+            return errno == ENOTDIR ? "'\(value)' cannot be a directory: a part of the path is not a directory" : nil
+        }
+        return info.st_mode & S_IFMT == S_IFDIR ? nil : "'\(value)' exists but is not a directory"
+    }
+
     /// For `check-config`: the directory a file is to be written into exists.
     static func parentDirectoryExists(_ value: String) -> String? {
         let parent = value.split(separator: "/").dropLast().joined(separator: "/")
@@ -55,14 +86,15 @@ enum ConfigRules {
     }
 
     static func serviceUnit(_ value: String) -> String? {
-        plainText(value) == nil && value.hasSuffix(".service") && value.count > ".service".count
-            ? nil : "must name a service unit ending in '.service', found '\(value)'"
+        if !value.isEmpty, let problem = plainText(value) { return "\(problem), found '\(value.printable)'" }
+        return plainText(value) == nil && value.hasSuffix(".service") && value.count > ".service".count
+            ? nil : "must name a service unit ending in '.service', found '\(value.printable)'"
     }
 
     static func httpURL(_ value: String) -> String? {
         let scheme = ["http://", "https://"].first { value.lowercased().hasPrefix($0) }
         guard let scheme, value.count > scheme.count, plainText(value) == nil, !value.contains(" ") else {
-            return "must be an http:// or https:// URL, found '\(value)'"
+            return "must be an http:// or https:// URL, found '\(value.printable)'"
         }
         return urlAuthorityProblem(String(value.dropFirst(scheme.count)), in: value)
     }

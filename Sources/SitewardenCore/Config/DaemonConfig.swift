@@ -1,6 +1,11 @@
 /// Settings of the daemon itself: the `[daemon]` table.
 public struct DaemonConfig: Sendable, Equatable {
     public static let defaultInterval: Duration = .seconds(30)
+    /// A cycle every millisecond only keeps a core busy (68% CPU at "1ms"); 10ms is the shortest
+    /// any use needs (bench/idle-bench.sh runs thousands of cycles to watch memory).
+    static let minimumInterval: (Duration, text: String, why: String) = (
+        .milliseconds(10), "10ms", "a shorter interval only keeps the daemon busy"
+    )
     public static let defaultStateDirectory = "/var/lib/sitewarden"
     public static let defaultQuietPeriod: Duration = .seconds(2)
     public static let defaultReadTimeout: Duration = .seconds(30)

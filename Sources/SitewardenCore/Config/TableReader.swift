@@ -119,22 +119,35 @@ struct TableReader {
         return values
     }
 
-    /// A duration, written as a string with a unit or as an integer number of seconds, that may be absent.
-    mutating func duration(_ key: String, default value: Duration) -> Duration {
+    /// A duration, written as a string with a unit or as an integer number of seconds, that may be absent;
+    /// `minimum` (named in the problem by its text, with why it is the least) is the shortest one accepted.
+    mutating func duration(
+        _ key: String, default value: Duration, minimum: (Duration, text: String, why: String)? = nil
+    ) -> Duration {
         guard let node = node(key) else {
             return value
         }
         do {
+            let duration: Duration
+            let written: String
             switch node.value {
-            case .string(let text): return try ConfigDuration.parse(text)
-            case .integer(let seconds): return try ConfigDuration.seconds(seconds)
+            case .string(let text): (duration, written) = (try ConfigDuration.parse(text), "'\(text)'")
+            case .integer(let seconds): (duration, written) = (try ConfigDuration.seconds(seconds), String(seconds))
             default:
                 report(
                     "\(name(of: key)): expected a duration like \"30s\" or an integer number of seconds, "
                         + "found \(node.value.kindName)",
                     at: node.position
                 )
+                return value
             }
+            if let minimum, duration < minimum.0 {
+                report(
+                    "\(name(of: key)): must be at least \(minimum.text) (\(minimum.why)), found \(written)",
+                    at: node.position)
+                return value
+            }
+            return duration
         } catch {
             report("\(name(of: key)): \(error)", at: node.position)
         }

@@ -53,7 +53,7 @@ public struct BaselineRecorder {
             throw .noRecord(distInfo: installed.distInfoName)
         }
 
-        let staging = backupDirectory + ".staging-\(getpid())"
+        let staging = BaselineStagingLeftovers.path(for: backupDirectory)
         let previous = backupDirectory + ".previous"
         for directory in [backupDirectory, staging, previous] {
             guard BackupLayout.mayReplace(directory) else {
@@ -65,6 +65,9 @@ public struct BaselineRecorder {
             }
         }
         removeTree(staging)
+        // A baseline killed while copying (kill -9, power cut) left its staging directory behind;
+        // without this it would stay there, the size of a whole backup, forever.
+        BaselineStagingLeftovers.remove(besides: backupDirectory)
         do {
             let files = try copyFiles(record, of: installed, into: staging)
             let manifest = BaselineManifest(

@@ -29,6 +29,13 @@ public struct Quarantine: Sendable {
         // Quarantined code is evidence, not for everyone's eyes: the root is private.
         if mkdir(root, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", root) }
         let targetDirectory = root + "/" + target
+        // The configuration allows only plain names; a name that is not one directory below the
+        // root would put evidence outside it (`../../x`), so it is refused rather than joined.
+        guard Self.isOneComponent(target) else {
+            throw SystemError(
+                "mkdir", targetDirectory, code: EINVAL,
+                reason: "target name '\(target.printable)' is not a single path component")
+        }
         if mkdir(targetDirectory, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", targetDirectory) }
         let stamp = Self.timestamp()
         var suffix = 0
@@ -59,6 +66,11 @@ public struct Quarantine: Sendable {
             removed.append(session.path)
         }
         return removed
+    }
+
+    /// A name that is exactly one directory entry: not empty, `.` or `..`, no `/` and no NUL.
+    static func isOneComponent(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
     }
 
     /// UTC, sortable, to the microsecond: `20250101T120000.123456Z`.

@@ -32,10 +32,12 @@ final class FileDescriptor {
         return FileDescriptor(rawValue: fd, path: directory.path + "/" + name)
     }
 
-    /// Opens a regular file for reading, never blocking on a FIFO or device and never following
-    /// a symlink: RECORD, manifests, configuration and package files are all regular files.
-    static func openRegularFile(_ path: String) throws(SystemError) -> FileDescriptor {
-        let file = try open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+    /// Opens a regular file for reading, never blocking on a FIFO or device and, unless
+    /// `followSymlinks`, never following a symlink: RECORD, manifests and package files are all
+    /// regular files. Configuration files follow one (stow, Nix and Ansible link /etc files), but
+    /// what the link names must still be a regular file.
+    static func openRegularFile(_ path: String, followSymlinks: Bool = false) throws(SystemError) -> FileDescriptor {
+        let file = try open(path, O_RDONLY | (followSymlinks ? 0 : O_NOFOLLOW) | O_NOCTTY | O_NONBLOCK)
         guard try file.stat().st_mode & S_IFMT == S_IFREG else {
             throw SystemError("open", path, code: EINVAL, reason: "not a regular file")
         }
@@ -43,8 +45,10 @@ final class FileDescriptor {
     }
 
     /// Reads a whole regular file of at most `limit` bytes (RECORD, manifests, configuration).
-    static func readRegularFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
-        let file = try openRegularFile(path)
+    static func readRegularFile(
+        _ path: String, limit: Int, followSymlinks: Bool = false
+    ) throws(SystemError) -> [UInt8] {
+        let file = try openRegularFile(path, followSymlinks: followSymlinks)
         var bytes = [UInt8]()
         // One allocation for the usual case: a file read whole is rarely still growing.
         if let size = try? file.stat().st_size, size > 0, size <= limit { bytes.reserveCapacity(Int(size) + 1) }

@@ -96,6 +96,33 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.backup))
     }
 
+    @Test func checkConfigRefusesAStateDirectoryOrBackupThatIsARegularFile() throws {
+        let scratch = try Scratch()
+        let config = scratch.path + "/config.toml"
+        try "not a directory\n".write(toFile: scratch.path + "/state", atomically: true, encoding: .utf8)
+        try "not a directory\n".write(toFile: scratch.path + "/backup", atomically: true, encoding: .utf8)
+        try """
+        [daemon]
+        state_directory = "\(scratch.path)/state"
+
+        [[target]]
+        name = "tunely"
+        venv = "\(RealTunely.installDirectory)"
+        distribution = "tunely"
+        backup = "\(scratch.path)/backup"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+
+        let result = try Self.sitewarden(["--config", config, "check-config"])
+
+        #expect(result.status == 78)
+        #expect(
+            result.errorOutput.split(separator: "\n").map(String.init) == [
+                "\(config):2:19: daemon.state_directory: '\(scratch.path)/state' exists but is not a directory",
+                "\(config):8:10: target[0].backup: '\(scratch.path)/backup' exists but is not a directory",
+                "sitewarden: 2 problem(s); the configuration is not valid",
+            ])
+    }
+
     @Test func checkConfigReportsEveryProblemInEveryFileAtOnce() throws {
         let scratch = try Scratch()
         let config = scratch.path + "/config.toml"

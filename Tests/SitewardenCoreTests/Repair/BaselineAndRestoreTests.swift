@@ -45,6 +45,42 @@ struct BaselineAndRestoreTests {
         #expect(try Shell.check(["ls", scratch.path]).split(separator: "\n").sorted() == ["backup", "venv"])
     }
 
+    @Test func baselineRemovesStagingLeftOverByADeadRunAndNothingElse() throws {
+        let scratch = try RealTunely.scratchVenv()
+        try scratch.recorder().record(now: 1)
+        // Pids of processes that have exited (reaped), as a killed baseline's is.
+        func exitedPID() throws -> pid_t {
+            let finished = Process()
+            finished.executableURL = URL(fileURLWithPath: "/bin/true")
+            try finished.run()
+            finished.waitUntilExit()
+            return finished.processIdentifier
+        }
+        let dead = try exitedPID()
+        let alsoDead = try exitedPID()
+        let alive = getppid()
+        // What a run killed mid-copy leaves: the files copied so far, no manifest yet.
+        func leftover(_ path: String) throws {
+            _ = try Shell.check(["mkdir", "-p", path])
+            _ = try Shell.check(["cp", "-a", scratch.backup + "/files", path + "/files"])
+        }
+        let deadRun = scratch.backup + ".staging-\(dead)"
+        let liveRun = scratch.backup + ".staging-\(alive)"
+        let otherBackup = scratch.path + "/other.staging-\(dead)"
+        let notThePattern = [scratch.backup + ".staging-0\(dead)", scratch.backup + ".staging-\(dead)x"]
+        let withManifest = scratch.backup + ".staging-\(alsoDead)"
+        for path in [deadRun, liveRun, otherBackup, withManifest] + notThePattern { try leftover(path) }
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: withManifest + "/manifest.json"))
+
+        try scratch.recorder().record(now: 2)
+
+        #expect(!FileManager.default.fileExists(atPath: deadRun))
+        for kept in [liveRun, otherBackup, withManifest] + notThePattern {
+            #expect(FileManager.default.fileExists(atPath: kept + "/files"), "\(kept) is not a dead run's staging")
+        }
+        #expect(try BaselineManifest.load(backupDirectory: scratch.backup)?.recordedAt == 2)
+    }
+
     @Test func restoreWritesNewInodesAndLeavesHardlinkedCopiesAlone() throws {
         let scratch = try RealTunely.scratchVenv()
         let manifest = try scratch.recorder().record()

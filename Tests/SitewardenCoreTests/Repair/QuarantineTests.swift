@@ -105,4 +105,16 @@ struct QuarantineTests {
         #expect(try record(session).files.map(\.kept) == ["moved"])
         #expect(try record(session).files.map(\.drift) == ["extra"])
     }
+
+    @Test(arguments: ["../../escaped", "billing/api", "..", ".", ""])
+    func aTargetNameThatIsNotOneDirectoryIsRefusedAndNothingIsMadeOutsideTheQuarantine(name: String) throws {
+        let scratch = try Scratch()
+        let quarantine = Quarantine(stateDirectory: scratch.path + "/a/b/state", target: name, limit: 1 << 30)
+
+        #expect(throws: SystemError.self) { try quarantine.open() }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/a/b/escaped"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/a/escaped"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/a/b/state/quarantine/billing"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch.path + "/a/b")) ?? []) == ["state"])
+    }
 }
