@@ -24,6 +24,13 @@ struct RepairBrakesTests {
             mode: mode)
     }
 
+    /// A scratch copy of the real tunely install with its baseline recorded, and its server.py.
+    private static func recordedTunely() throws -> (Scratch, String) {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        return (scratch, scratch.sitePackages + "/tunely/server.py")
+    }
+
     private func monitor(_ config: TargetConfig, _ events: RecordingSink, clock: ManualClock? = nil) -> TargetMonitor {
         let monitor = TargetMonitor(target: config, events: events)
         if let clock { monitor.clock = { clock.now } }
@@ -31,9 +38,7 @@ struct RepairBrakesTests {
     }
 
     @Test func observeModeReportsDriftButRestoresAndRestartsNothing() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         try Files.keepFirstLines(server, 562)
         let route = try InfoRoute(serving: false)
         let services = ScriptedServiceManager()
@@ -53,9 +58,7 @@ struct RepairBrakesTests {
     }
 
     @Test func restoresBeyondTheLimitMakeTheTargetFlappingWithADoublingBackOff() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: true)
         let services = ScriptedServiceManager()
         let events = RecordingSink()
@@ -98,9 +101,7 @@ struct RepairBrakesTests {
     }
 
     @Test func restoreWhoseRoutesStayDownEscalatesOnceAndIsNotRepeatedForTheSameDamage() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: false)
         let services = ScriptedServiceManager()
         let events = RecordingSink()
@@ -134,9 +135,7 @@ struct RepairBrakesTests {
     }
 
     @Test func damageReturningWhileTheServiceRestartsIsNewDriftNotAnIneffectiveRepair() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: false)
         // The cron job of CASES.md 12 strikes again while the unit is coming back up.
         let services = ScriptedServiceManager(onRestart: {
@@ -161,9 +160,7 @@ struct RepairBrakesTests {
     }
 
     @Test func anotherSitewardenRestoringTheTargetDefersTheRestoreUntilItIsDone() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: true)
         let services = ScriptedServiceManager()
         let events = RecordingSink()
@@ -187,9 +184,7 @@ struct RepairBrakesTests {
     }
 
     @Test func aRestoreOfFilesAnotherSitewardenRestoredMeanwhileRestoresAndQuarantinesNothing() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: true)
         let services = ScriptedServiceManager()
         let quarantine = Quarantine(stateDirectory: scratch.path + "/state", target: "tunely", limit: 1 << 30)
@@ -212,9 +207,7 @@ struct RepairBrakesTests {
     }
 
     @Test func filesRewrittenFasterThanTheQuietPeriodForAWholeWindowAreRestoredAndEndFlapping() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: true)
         let services = ScriptedServiceManager()
         let events = RecordingSink()
@@ -257,9 +250,7 @@ struct RepairBrakesTests {
     }
 
     @Test func uvHoldingTheVenvLockDefersTheRestoreUntilItIsReleased() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         try Files.keepFirstLines(server, 562)
         let route = try InfoRoute(serving: true)
         let services = ScriptedServiceManager()
@@ -302,9 +293,7 @@ struct RepairBrakesTests {
     }
 
     @Test func aChangeWithinTheQuietPeriodDefersTheRestore() throws {
-        let scratch = try RealTunely.scratchVenv()
-        _ = try scratch.recorder().record()
-        let server = scratch.sitePackages + "/tunely/server.py"
+        let (scratch, server) = try Self.recordedTunely()
         let route = try InfoRoute(serving: true)
         let services = ScriptedServiceManager()
         let events = RecordingSink()
