@@ -19,24 +19,7 @@ struct CommandLineTests {
 
     /// A configuration for the scratch venv; `extra` goes into the target table.
     static func writeConfig(_ scratch: Scratch, daemon: String = "", extra: String = "") throws -> String {
-        let path = scratch.path + "/config.toml"
-        let text = """
-            [daemon]
-            interval = "1s"
-            state_directory = "\(scratch.path)/state"
-            \(daemon)
-
-            [[target]]
-            name = "tunely"
-            venv = "\(scratch.venv)"
-            distribution = "tunely"
-            version = "0.2.3"
-            backup = "\(scratch.backup)"
-            \(extra)
-
-            """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try scratch.writeConfig(daemon: "interval = \"1s\"\n" + daemon, target: extra)
     }
 
     static func schemaProblems(_ output: String, _ schema: String) throws -> [String] {

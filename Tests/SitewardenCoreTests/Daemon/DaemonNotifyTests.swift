@@ -41,26 +41,9 @@ struct DaemonNotifyTests {
         _ scratch: Scratch, route: String, interval: String = "1s", quietPeriod: String = "2s",
         probeTimeout: String = "1s"
     ) throws -> String {
-        let path = scratch.path + "/config.toml"
-        let text = """
-            [daemon]
-            interval = "\(interval)"
-            quiet_period = "\(quietPeriod)"
-            state_directory = "\(scratch.path)/state"
-
-            [[target]]
-            name = "tunely"
-            venv = "\(scratch.venv)"
-            distribution = "tunely"
-            version = "0.2.3"
-            backup = "\(scratch.backup)"
-
-            [[target.route]]
-            url = "\(route)"
-            timeout = "\(probeTimeout)"
-            """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try scratch.writeConfig(
+            daemon: "interval = \"\(interval)\"\nquiet_period = \"\(quietPeriod)\"",
+            target: "[[target.route]]\nurl = \"\(route)\"\ntimeout = \"\(probeTimeout)\"")
     }
 
     private func launch(

@@ -24,23 +24,9 @@ struct DaemonProbeTests {
     }
 
     private func config(_ scratch: Scratch, routes: [String]) throws -> String {
-        let path = scratch.path + "/config.toml"
-        let text =
-            """
-            [daemon]
-            interval = "1h"
-            state_directory = "\(scratch.path)/state"
-
-            [[target]]
-            name = "tunely"
-            venv = "\(scratch.venv)"
-            distribution = "tunely"
-            version = "0.2.3"
-            backup = "\(scratch.backup)"
-
-            """ + routes.map { "[[target.route]]\n" + $0 + "\n" }.joined(separator: "\n")
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try scratch.writeConfig(
+            daemon: "interval = \"1h\"", target: routes.map { "[[target.route]]\n" + $0 + "\n" }.joined(separator: "\n")
+        )
     }
 
     @Test func everyRouteEndsWithinItsTimeoutWithItsVerdictWhileTheWatchdogKeepsPinging() throws {

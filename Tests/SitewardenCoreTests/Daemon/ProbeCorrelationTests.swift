@@ -178,16 +178,7 @@ struct ProbeCorrelationTests {
         #expect(routeStatus.address == "127.0.0.1:\(route.server.port)")
         #expect(routeStatus.latencyMs >= 0 && routeStatus.latencyMs < 2000)
         #expect(routeStatus.line.hasSuffix("(\(routeStatus.latencyMs) ms) [failing, 127.0.0.1:\(route.server.port)]"))
-        let config = scratch.path + "/config.toml"
-        try """
-        [daemon]
-        state_directory = "\(scratch.path)/state"
-        [[target]]
-        name = "tunely"
-        venv = "\(scratch.venv)"
-        distribution = "tunely"
-        backup = "\(scratch.backup)"
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try scratch.writeConfig()
         let output = try Shell.run([DaemonNotifyTests.binary, "--config", config, "status"])
         #expect(output.status == ExitCode.probeFailure.rawValue)
         #expect(output.output.contains("\n  route: FAIL \(routeStatus.line)\n"), "\(output.output)")

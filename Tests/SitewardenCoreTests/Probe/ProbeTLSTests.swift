@@ -105,19 +105,8 @@ struct ProbeTLSTests {
         }
         let deadline = ContinuousClock.now + .seconds(15)
         while !TunelyServer.accepts(port), ContinuousClock.now < deadline { usleep(100_000) }
-        let config = scratch.path + "/config.toml"
-        try """
-        [daemon]
-        state_directory = "\(scratch.path)/state"
-        [[target]]
-        name = "tunely"
-        venv = "\(scratch.venv)"
-        distribution = "tunely"
-        backup = "\(scratch.backup)"
-        [[target.route]]
-        url = "https://localhost:\(port)/api/info"
-        expect_body = "Tunely Server"
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try scratch.writeConfig(
+            target: "[[target.route]]\nurl = \"https://localhost:\(port)/api/info\"\nexpect_body = \"Tunely Server\"")
         let ca = scratch.path + "/ca.pem"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DaemonNotifyTests.binary)

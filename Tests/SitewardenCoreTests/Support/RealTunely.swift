@@ -160,3 +160,28 @@ enum Files {
         try Shell.check(["sha256sum", path]).split(separator: " ")[0].description
     }
 }
+
+extension Scratch {
+    /// Writes `config.toml` watching this scratch copy of tunely 0.2.3 and returns its path: the
+    /// state directory inside the scratch, `daemon` added to `[daemon]`, `target` after the target's
+    /// keys (more keys, or `[[target.route]]` tables).
+    func writeConfig(daemon: String = "", target: String = "") throws -> String {
+        let file = path + "/config.toml"
+        let text = """
+            [daemon]
+            state_directory = "\(path)/state"
+            \(daemon)
+
+            [[target]]
+            name = "tunely"
+            venv = "\(venv)"
+            distribution = "tunely"
+            version = "0.2.3"
+            backup = "\(backup)"
+            \(target)
+
+            """
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+}
