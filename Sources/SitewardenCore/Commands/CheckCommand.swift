@@ -32,9 +32,10 @@ public struct CheckCommand {
                 scanner: FileScanner.configured(config.daemon, target: target.name, useCache: !full))
         }
         if !full { Self.prepareReuse(monitors, threads: config.daemon.workers) }
-        for monitor in monitors {
+        let label = monitors.count == 1 ? "\(monitors[0].target.name): checking files" : "checking files"
+        let reports = progress.during(label) { Self.verifyAll(monitors, threads: config.daemon.workers) }
+        for (monitor, report) in zip(monitors, reports) {
             let target = monitor.target
-            let report = progress.during("\(target.name): checking files") { monitor.verify() }
             let probes = progress.during("\(target.name): probing routes") { monitor.probe() }
             let outcome = Self.outcome(report, probes)
             if json {
@@ -81,6 +82,38 @@ public struct CheckCommand {
         }
         work()
         group.wait()
+    }
+
+    /// Verifies every target, `threads` of them at a time, largest first (by the size of its
+    /// RECORD), and returns the reports in the order of `monitors`.
+    ///
+    /// One target after another leaves a core idle whenever a target is in its single-threaded
+    /// parts (RECORD, the expectations, the extra-file walk) or too small for its scan to be split;
+    /// the largest goes first so that no thread is left with it at the end. Each target's scan
+    /// still uses the configured workers, so one large target alone is not slower than before.
+    static func verifyAll(_ monitors: [TargetMonitor], threads: Int) -> [VerificationReport] {
+        let threads = min(threads, monitors.count)
+        guard threads > 1 else { return monitors.map { $0.verify() } }
+        let order = monitors.indices.map { ($0, monitors[$0].verifier.workEstimate) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
+        nonisolated(unsafe) let shared = monitors
+        let reports = Mutex([VerificationReport?](repeating: nil, count: monitors.count))
+        let next = Atomic<Int>(0)
+        let work: @Sendable () -> Void = {
+            while true {
+                let claimed = next.add(1, ordering: .relaxed).oldValue
+                guard claimed < order.count else { return }
+                let report = shared[order[claimed]].verify()
+                reports.withLock { $0[order[claimed]] = report }
+            }
+        }
+        let group = DispatchGroup()
+        for _ in 1..<threads {
+            DispatchQueue.global().async(group: group, execute: work)
+        }
+        work()
+        group.wait()
+        return reports.withLock { $0.map { $0! } }
     }
 
     /// A JSON document as sitewarden prints it: sorted snake_case keys, indented, one newline.

@@ -92,6 +92,23 @@ extension InstalledDistribution {
         return installed
     }
 
+    /// The total size of the RECORD files of every installed version of `distribution`.
+    static func recordSizes(distribution: String, venvRoot: String) -> Int {
+        let wanted = normalizeName(distribution)
+        var total = 0
+        for sitePackages in sitePackagesDirectories(venvRoot: venvRoot) {
+            for entry in directoryEntries(sitePackages) where entry.hasSuffix(".dist-info") {
+                let stem = entry.dropLast(".dist-info".count)
+                guard let dash = stem.lastIndex(of: "-"), normalizeName(String(stem[..<dash])) == wanted else {
+                    continue
+                }
+                var info = stat()
+                if stat(sitePackages + "/" + entry + "/RECORD", &info) == 0 { total += Int(info.st_size) }
+            }
+        }
+        return total
+    }
+
     static func normalizeName(_ name: String) -> String {
         var result = ""
         var lastWasSeparator = false

@@ -109,16 +109,21 @@ final class SitePackagesIndex: Sendable {
 
     /// The index of `sitePackages` (absolute, resolved) inside `venvRoot`: the one built before
     /// when nothing it was built from has changed, a new one otherwise.
+    /// Verifications running at once wait for one build instead of each building its own.
     static func of(sitePackages: String, venvRoot: String) -> SitePackagesIndex {
-        let sources = currentSources(sitePackages)
-        let key = venvRoot + "\u{0}" + sitePackages
-        if let kept = cache.withLock({ $0[key] }), kept.sources == sources { return kept }
-        // The old index is dropped first: two of a large venv need not be alive at once.
-        cache.withLock { $0[key] = nil }
-        let built = build(sources, sitePackages: sitePackages, venvRoot: venvRoot)
-        cache.withLock { $0[key] = built }
-        return built
+        building.withLock { _ in
+            let sources = currentSources(sitePackages)
+            let key = venvRoot + "\u{0}" + sitePackages
+            if let kept = cache.withLock({ $0[key] }), kept.sources == sources { return kept }
+            // The old index is dropped first: two of a large venv need not be alive at once.
+            cache.withLock { $0[key] = nil }
+            let built = build(sources, sitePackages: sitePackages, venvRoot: venvRoot)
+            cache.withLock { $0[key] = built }
+            return built
+        }
     }
+
+    private static let building = Mutex(())
 
     /// The dist-info directories of `sitePackages` and their RECORDs' stamps, as they are now.
     private static func currentSources(_ sitePackages: String) -> [Source] {

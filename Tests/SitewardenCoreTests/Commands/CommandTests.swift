@@ -129,3 +129,47 @@ extension CommandTests {
         #expect(FileManager.default.fileExists(atPath: scratch.sitePackages + "/tunely/legacy.py"))
     }
 }
+
+extension CommandTests {
+    private func monitors(_ targets: [TargetConfig]) -> [TargetMonitor] {
+        targets.map { TargetMonitor(target: $0, events: DiscardingSink(), scanner: FileScanner(workers: 2)) }
+    }
+
+    @Test func targetsVerifiedAtOnceReportInConfigurationOrder() throws {
+        let damaged = try RealTunely.scratchVenv()
+        let intact = try RealTunely.scratchVenv()
+        try Files.keepFirstLines(damaged.sitePackages + "/tunely/server.py", 562)
+        let targets = [intact, damaged, intact].enumerated().map { number, scratch in
+            TargetConfig(
+                name: "t\(number)", venv: scratch.venv, distribution: "tunely", version: "0.2.3",
+                backup: scratch.backup)
+        }
+
+        let reports = CheckCommand.verifyAll(monitors(targets), threads: 2)
+
+        #expect(reports.map(\.target) == ["t0", "t1", "t2"])
+        #expect(reports.map(\.drifts.count) == [0, 1, 0])
+        #expect(reports[1].drifts.first?.recordPath == "tunely/server.py")
+    }
+
+    /// Every distribution of the real tunely install at once, sharing one site-packages index:
+    /// the same reports as one target after another.
+    @Test func targetsVerifiedAtOnceMatchOneAfterAnother() throws {
+        let venv = try RealTunely.installedVenv()
+        let sitePackages = venv + "/" + RealTunely.sitePackagesSuffix
+        let names = try FileManager.default.contentsOfDirectory(atPath: sitePackages)
+            .filter { $0.hasSuffix(".dist-info") }.sorted()
+            .map { String($0.dropLast(".dist-info".count).split(separator: "-")[0]) }
+        try #require(names.count > 10)
+        let targets = names.map {
+            TargetConfig(name: $0, venv: venv, distribution: $0, version: nil, backup: venv + "/no-backup-" + $0)
+        }
+
+        let together = CheckCommand.verifyAll(monitors(targets), threads: 2)
+        let inTurn = CheckCommand.verifyAll(monitors(targets), threads: 1)
+
+        #expect(together == inTurn)
+        #expect(together.map(\.target) == names)
+        #expect(together.allSatisfy { $0.failure == nil && $0.filesChecked > 0 })
+    }
+}
