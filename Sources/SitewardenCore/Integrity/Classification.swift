@@ -14,6 +14,10 @@ struct RecordJudgement: Equatable {
     static func judge(_ entry: RecordEntry, facts: FileFacts, path: String) -> RecordJudgement {
         let sizeDisagrees = entry.size.map { $0 != facts.size } ?? false
         guard let hash = entry.hash else { return RecordJudgement(disagrees: sizeDisagrees) }
+        // The usual row, compared without building anything.
+        if let expected = hash.sha256 {
+            return judged(entry, matches: expected == facts.sha256, algorithm: .sha256, facts: facts)
+        }
         guard case .verifiable(let algorithm, let digest) = hash.check else {
             return RecordJudgement(
                 disagrees: sizeDisagrees,
@@ -23,12 +27,19 @@ struct RecordJudgement: Equatable {
         }
         let matches: Bool
         if algorithm == .sha256 {
-            matches = digest == facts.sha256.bytes
+            matches = facts.sha256.equals(digest)
         } else if let second = try? FileHasher.digest(of: path, algorithm: algorithm) {
             matches = second.digest == digest && second.size == facts.size
         } else {
             matches = false
         }
+        return judged(entry, matches: matches, algorithm: algorithm, facts: facts)
+    }
+
+    private static func judged(
+        _ entry: RecordEntry, matches: Bool, algorithm: DigestAlgorithm, facts: FileFacts
+    ) -> RecordJudgement {
+        let sizeDisagrees = entry.size.map { $0 != facts.size } ?? false
         guard matches else { return RecordJudgement(disagrees: true) }
         guard sizeDisagrees, let size = entry.size else { return RecordJudgement(disagrees: false) }
         return RecordJudgement(
@@ -41,7 +52,8 @@ struct RecordJudgement: Equatable {
 extension Verifier {
     /// Compares what was observed with what was expected; nil `state` means the path leads out of the venv.
     func classify(
-        _ expectation: Expectation, venvPath: String, state: FileState?, report: inout VerificationReport
+        _ expectation: Expectation, venvPath: String, absolutePath: String, state: FileState?,
+        report: inout VerificationReport
     ) -> FileDrift? {
         let expectedDigest =
             expectation.baseline.flatMap { SHA256Digest(hex: $0.sha256) } ?? recordDigest(expectation.record)
@@ -81,14 +93,14 @@ extension Verifier {
             drift.actualMetadata = FileMetadata(mode: facts.mode, owner: facts.owner, group: facts.group)
             drift.disagreesWithRecord = false
             if let entry = expectation.record {
-                let judgement = RecordJudgement.judge(entry, facts: facts, path: expectation.absolutePath)
+                let judgement = RecordJudgement.judge(entry, facts: facts, path: absolutePath)
                 drift.disagreesWithRecord = judgement.disagrees
                 if let note = judgement.note { report.warn(note) }
             }
             drift.disagreesWithBaseline = expectation.baseline.map { $0.sha256 != facts.sha256.hex } ?? false
             if drift.disagreesWithRecord || drift.disagreesWithBaseline {
-                guard !installedByAnother(expectation, facts: facts) else { return nil }
-                drift.kind = diagnose(expectation, actual: facts)
+                guard !installedByAnother(expectation, facts: facts, path: absolutePath) else { return nil }
+                drift.kind = diagnose(expectation, actual: facts, path: absolutePath)
                 return drift
             }
             guard let expected = drift.expectedMetadata, let actual = drift.actualMetadata,
@@ -107,26 +119,25 @@ extension Verifier {
 
     /// A path two distributions both install holds whichever was installed last. Content matching
     /// the other distribution's RECORD is accepted, so two targets never restore over each other.
-    private func installedByAnother(_ expectation: Expectation, facts: FileFacts) -> Bool {
+    private func installedByAnother(_ expectation: Expectation, facts: FileFacts, path: String) -> Bool {
         expectation.sharedWith.contains { sharer in
             guard let hash = sharer.hash, case .verifiable = hash.check else { return false }
             let row = RecordEntry(path: expectation.recordPath, hash: hash, size: nil, line: 0)
-            return !RecordJudgement.judge(row, facts: facts, path: expectation.absolutePath).disagrees
+            return !RecordJudgement.judge(row, facts: facts, path: path).disagrees
         }
     }
 
     private func recordDigest(_ entry: RecordEntry?) -> SHA256Digest? {
-        guard let hash = entry?.hash, case .verifiable(.sha256, let bytes) = hash.check else { return nil }
-        return SHA256Digest(bytes: bytes)
+        entry?.hash?.sha256
     }
 
     /// Truncated when the file is a cut-off copy of the known-good backup; modified otherwise.
-    private func diagnose(_ expectation: Expectation, actual: FileFacts) -> DriftKind {
+    private func diagnose(_ expectation: Expectation, actual: FileFacts, path: String) -> DriftKind {
         guard let baseline = expectation.baseline, actual.size < baseline.size else { return .modified }
         let knownGood = backupDirectory + "/" + BackupLayout.filesDirectory + "/" + baseline.venvPath
         guard let digest = SHA256Digest(hex: baseline.sha256),
             let diagnosis = TruncationDiagnosis.diagnose(
-                damaged: expectation.absolutePath, knownGood: knownGood, knownGoodDigest: digest)
+                damaged: path, knownGood: knownGood, knownGoodDigest: digest)
         else {
             return .modified
         }

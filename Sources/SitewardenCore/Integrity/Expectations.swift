@@ -2,7 +2,6 @@
 struct Expectation {
     /// The path as RECORD (or the baseline) writes it, relative to site-packages.
     var recordPath: String
-    var absolutePath: String
     var record: RecordEntry?
     var baseline: BaselineFile?
     /// Other distributions whose RECORD lists the same path (a shared namespace file), with their hashes.
@@ -12,12 +11,17 @@ struct Expectation {
 /// Every path the two sources expect, keyed by venv-relative path, plus every path any RECORD
 /// names at all (hashless rows and other distributions' files included), so extra-file detection
 /// knows what somebody installed.
+///
+/// The expectations are kept in one array with an index by path, not a dictionary of values: a
+/// large distribution has tens of thousands, and a dictionary's buckets hold a whole value each.
+/// Absolute paths are made when asked for (`absolutePath(of:)`), never kept.
 struct Expectations {
     let venvRoot: String
     /// site-packages, absolute, symlinks resolved.
     let sitePackages: String
     let ignore: [String]
-    private(set) var byPath: [String: Expectation] = [:]
+    private var rows: [Expectation] = []
+    private var index: [String: Int32] = [:]
     /// venv-relative paths the watched distribution's RECORD or baseline names, hashless rows included.
     private(set) var ownListed: Set<String> = []
     /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
@@ -29,12 +33,24 @@ struct Expectations {
         self.ignore = ignore
     }
 
-    var isEmpty: Bool { byPath.isEmpty }
-    var orderedPaths: [String] { byPath.keys.sorted() }
-    subscript(venvPath: String) -> Expectation? { byPath[venvPath] }
+    var isEmpty: Bool { index.isEmpty }
+    var orderedPaths: [String] { index.keys.sorted() }
+    subscript(venvPath: String) -> Expectation? { index[venvPath].map { rows[Int($0)] } }
+
+    /// The absolute path of a venv-relative one.
+    func absolutePath(of venvPath: String) -> String { venvRoot + "/" + venvPath }
 
     mutating func remove(_ venvPath: String) {
-        byPath[venvPath] = nil
+        // The row stays in the array, unreachable: removals are rare and few.
+        index[venvPath] = nil
+    }
+
+    /// The row for `venvPath`, added when there is none yet.
+    private mutating func row(_ venvPath: String, recordPath: String) -> Int {
+        if let existing = index[venvPath] { return Int(existing) }
+        rows.append(Expectation(recordPath: recordPath))
+        index[venvPath] = Int32(rows.count - 1)
+        return rows.count - 1
     }
 
     /// site-packages relative to the venv root, e.g. `lib/python3.11/site-packages`.
@@ -58,6 +74,9 @@ struct Expectations {
         for problem in record.problems {
             report.warn("\(installed.distInfoName)/RECORD \(problem)")
         }
+        rows.reserveCapacity(record.entries.count)
+        index.reserveCapacity(record.entries.count)
+        ownListed.reserveCapacity(record.entries.count)
         for entry in record.entries {
             guard let absolute = Self.lexicallyConfined(entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
             else {
@@ -74,21 +93,23 @@ struct Expectations {
             {
                 continue
             }
-            byPath[venvPath, default: Expectation(recordPath: entry.path, absolutePath: absolute)].record = entry
+            rows[row(venvPath, recordPath: entry.path)].record = entry
         }
     }
 
     mutating func addBaseline(_ manifest: BaselineManifest, report: inout VerificationReport) {
         for file in manifest.files {
             let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
-            guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot) else {
+            // sitewarden writes normalized paths; any other spelling is refused, not reinterpreted.
+            guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot),
+                absolute == absolutePath(of: file.venvPath)
+            else {
                 report.warn(Self.outsideWarning(file.venvPath))
                 continue
             }
             ownListed.insert(file.venvPath)
             guard !isIgnored(file.recordPath) else { continue }
-            byPath[file.venvPath, default: Expectation(recordPath: file.recordPath, absolutePath: absolute)]
-                .baseline = file
+            rows[row(file.venvPath, recordPath: file.recordPath)].baseline = file
         }
     }
 
@@ -99,9 +120,8 @@ struct Expectations {
     mutating func addOtherDistributions(excluding sameDistribution: String) {
         let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
         others = (index, sameDistribution)
-        let shared = byPath.keys.filter { index.listedByOther($0, than: sameDistribution) }
-        for venvPath in shared {
-            byPath[venvPath]!.sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
+        for (venvPath, row) in self.index where index.listedByOther(venvPath, than: sameDistribution) {
+            rows[Int(row)].sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
         }
     }
 

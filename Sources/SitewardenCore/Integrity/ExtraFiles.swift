@@ -10,15 +10,17 @@ extension Verifier {
         _ expectations: Expectations, baselineUsed: Bool, walked: inout [String],
         progress: @escaping @Sendable () -> Void
     ) -> [FileDrift] {
-        var found = [String]()
+        // Judged as found: a large package has tens of thousands of files, nearly all installed.
+        var extras = [String]()
         for directory in expectations.packageDirectories {
-            collectImportable(
-                in: expectations.sitePackages + "/" + directory, depth: 0, into: &found, walked: &walked)
-        }
-        let extras = found.map { Paths.relative($0, to: expectations.venvRoot) }.filter { venvPath in
-            !expectations.isInstalled(venvPath)
-                && !expectations.isIgnored(
-                    Paths.relative(expectations.venvRoot + "/" + venvPath, to: expectations.sitePackages))
+            collectImportable(in: expectations.sitePackages + "/" + directory, depth: 0, walked: &walked) { path in
+                let venvPath = Paths.relative(path, to: expectations.venvRoot)
+                if !expectations.isInstalled(venvPath)
+                    && !expectations.isIgnored(Paths.relative(path, to: expectations.sitePackages))
+                {
+                    extras.append(venvPath)
+                }
+            }
         }
         guard !extras.isEmpty else { return [] }
 
@@ -37,9 +39,9 @@ extension Verifier {
         }
     }
 
-    /// Walks `directory` without following symlinks, collecting importable files (absolute paths).
+    /// Walks `directory` without following symlinks, handing each importable file to `found` (absolute paths).
     private func collectImportable(
-        in directory: String, depth: Int, into found: inout [String], walked: inout [String]
+        in directory: String, depth: Int, walked: inout [String], found: (String) -> Void
     ) {
         // Real packages nest a handful of levels; the bound only stops a pathological tree.
         guard depth < 64 else { return }
@@ -55,11 +57,11 @@ extension Verifier {
                 isDirectory = info.st_mode & S_IFMT == S_IFDIR
             }
             if isDirectory {
-                collectImportable(in: path, depth: depth + 1, into: &found, walked: &walked)
+                collectImportable(in: path, depth: depth + 1, walked: &walked, found: found)
                 continue
             }
             if name.hasSuffix(".py") || name.hasSuffix(".so") {
-                found.append(path)
+                found(path)
             } else if name.hasSuffix(".pyc") {
                 // `__pycache__/server.cpython-311.pyc` belongs to `../server.py`.
                 if inPycache, let stem = name.split(separator: ".").first {
@@ -67,7 +69,7 @@ extension Verifier {
                     var sourceInfo = stat()
                     if lstat(source, &sourceInfo) == 0 { continue }
                 }
-                found.append(path)
+                found(path)
             }
         }
     }

@@ -71,22 +71,30 @@ public final class FileScanner {
     /// The state of every path, in the order given. `progress` is called from the worker threads
     /// after every file and every 16 MiB hashed.
     func observe(_ paths: [String], progress: @escaping @Sendable () -> Void) -> [FileState] {
+        observe(count: paths.count, path: { paths[$0] }, progress: progress)
+    }
+
+    /// `observe(_:progress:)` of `count` paths made one at a time by `path` (on the worker threads),
+    /// so that a large distribution's absolute paths are never all held at once.
+    func observe(
+        count: Int, path: @escaping @Sendable (Int) -> String, progress: @escaping @Sendable () -> Void
+    ) -> [FileState] {
         let previous = cache?.load()
         let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
         let full = forceFullRehash || previous == nil || scansSinceFull >= fullRehashEvery
         forceFullRehash = false
         let job = ScanJob(
-            paths: paths, trusted: full ? [:] : previous?.entries ?? [:], readTimeout: readTimeout,
-            afterHashing: afterHashing, progress: progress)
-        job.run(workers: min(workers, max(paths.count, 1)))
+            count: count, path: path, trusted: full ? [:] : previous?.entries ?? [:], remembering: cache != nil,
+            readTimeout: readTimeout, afterHashing: afterHashing, progress: progress)
+        job.run(workers: min(workers, max(count, 1)))
 
         lastScan = job.statistics(fullRehash: full)
         if let cache {
             let fresh = realtimeNanoseconds() - racyWindowNanoseconds
-            var entries = [String: ScanCache.Entry](minimumCapacity: paths.count)
-            for (path, entry) in zip(paths, job.remembered)
+            var entries = [String: ScanCache.Entry](minimumCapacity: count)
+            for (index, entry) in job.remembered.enumerated()
             where entry.map({ $0.stamp.changedNanoseconds < fresh }) == true {
-                entries[path] = entry
+                entries[path(index)] = entry
             }
             // A cache that cannot be written costs only speed: the next scan hashes everything.
             try? cache.store(ScanCache.Contents(scansSinceFullRehash: full ? 0 : scansSinceFull, entries: entries))
@@ -168,8 +176,11 @@ public final class FileScanner {
 /// context switches per file, more CPU than hashing a small file. Here a worker pulls file after
 /// file itself and only a stall costs a thread.
 private final class ScanJob: @unchecked Sendable {
-    let paths: [String]
+    let count: Int
+    let path: @Sendable (Int) -> String
     let trusted: [String: ScanCache.Entry]
+    /// Whether the cache entries of hashed files are kept (for a scanner with a cache).
+    let remembering: Bool
     let progress: @Sendable () -> Void
     let readTimeout: Duration
     let afterHashing: ((Int32) -> Void)?
@@ -205,18 +216,21 @@ private final class ScanJob: @unchecked Sendable {
     }
 
     init(
-        paths: [String], trusted: [String: ScanCache.Entry], readTimeout: Duration,
+        count: Int, path: @escaping @Sendable (Int) -> String, trusted: [String: ScanCache.Entry], remembering: Bool,
+        readTimeout: Duration,
         afterHashing: ((Int32) -> Void)?, progress: @escaping @Sendable () -> Void
     ) {
-        self.paths = paths
+        self.count = count
+        self.path = path
         self.trusted = trusted
+        self.remembering = remembering
         self.readTimeout = readTimeout
         self.afterHashing = afterHashing
         self.progress = progress
         book = Mutex(Book())
-        stateSlots = .allocate(capacity: paths.count)
+        stateSlots = .allocate(capacity: count)
         stateSlots.initialize(repeating: .missing)
-        entrySlots = .allocate(capacity: paths.count)
+        entrySlots = .allocate(capacity: remembering ? count : 0)
         entrySlots.initialize(repeating: nil)
     }
 
@@ -228,7 +242,7 @@ private final class ScanJob: @unchecked Sendable {
 
     /// Observes every path on `workers` threads and waits for them, watching for stalled reads.
     func run(workers: Int) {
-        guard !paths.isEmpty else { return }
+        guard count > 0 else { return }
         var watched = [(worker: Worker, steps: UInt64, since: ContinuousClock.Instant)]()
         for _ in 0..<workers {
             if let worker = start() { watched.append((worker, 0, .now)) }
@@ -293,7 +307,7 @@ private final class ScanJob: @unchecked Sendable {
             progress()
         }
         while let index = claim(for: worker) {
-            let path = paths[index]
+            let path = self.path(index)
             // Progress is reported before the result is published: the last publish ends the scan,
             // and nothing of this file may run after `observe` has returned.
             if let entry = trusted[path], let facts = unchanged(path, entry) {
@@ -315,7 +329,7 @@ private final class ScanJob: @unchecked Sendable {
 
     private func claim(for worker: Worker) -> Int? {
         book.withLock { book in
-            guard !book.abandoned[worker.number], book.next < paths.count else { return nil }
+            guard !book.abandoned[worker.number], book.next < count else { return nil }
             defer { book.next += 1 }
             book.inFlight[worker.number] = book.next
             return book.next
@@ -329,7 +343,7 @@ private final class ScanJob: @unchecked Sendable {
         let done = book.withLock { book -> Bool? in
             guard !book.abandoned[worker.number] else { return nil }
             stateSlots[index] = state
-            entrySlots[index] = entry
+            if remembering { entrySlots[index] = entry }
             book.inFlight[worker.number] = -1
             if let hashedBytes {
                 book.statistics.hashed += 1
@@ -338,7 +352,7 @@ private final class ScanJob: @unchecked Sendable {
                 book.statistics.fromCache += 1
             }
             book.completed += 1
-            return book.completed == paths.count
+            return book.completed == count
         }
         guard let done else { return false }
         if done { finished.signal() }
@@ -352,10 +366,10 @@ private final class ScanJob: @unchecked Sendable {
             guard index >= 0 else { return nil }
             book.abandoned[worker.number] = true
             book.inFlight[worker.number] = -1
-            stateSlots[index] = .unreadable(StallGuard.timedOut(paths[index], after: readTimeout))
+            stateSlots[index] = .unreadable(StallGuard.timedOut(path(index), after: readTimeout))
             book.statistics.hashed += 1
             book.completed += 1
-            return book.completed == paths.count
+            return book.completed == count
         }
         guard let done else { return false }
         if done { finished.signal() }
@@ -379,7 +393,7 @@ private final class ScanJob: @unchecked Sendable {
 
     func statistics(fullRehash: Bool) -> ScanStatistics {
         var total = book.withLock { $0.statistics }
-        total.files = paths.count
+        total.files = count
         total.fullRehash = fullRehash
         return total
     }

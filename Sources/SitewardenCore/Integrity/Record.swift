@@ -26,14 +26,22 @@ public struct Record: Sendable, Equatable {
     /// Parses RECORD text: `,` separated, `"` quoting with `""` escapes, `\n`, `\r\n` or `\r` line ends,
     /// quoted fields may span lines. Each row must have exactly three fields.
     public init(parsing bytes: [UInt8]) {
-        entries = []
-        problems = []
-        for row in CSVReader.rows(bytes) {
-            switch Record.entry(from: row) {
+        var entries = [RecordEntry]()
+        var problems = [RecordProblem]()
+        Record.forEachRow(bytes) { row in
+            switch row {
             case .success(let entry): entries.append(entry)
             case .failure(let problem): problems.append(problem)
             }
         }
+        self.entries = entries
+        self.problems = problems
+    }
+
+    /// Each row of RECORD text as `init(parsing:)` reads it, in order, without keeping any: for a
+    /// large RECORD read once into other structures.
+    static func forEachRow(_ bytes: [UInt8], _ body: (Result<RecordEntry, RecordProblem>) -> Void) {
+        CSVReader.forEachRow(bytes) { body(entry(from: $0)) }
     }
 
     private static func entry(from row: CSVReader.Row) -> Result<RecordEntry, RecordProblem> {
@@ -78,6 +86,12 @@ enum CSVReader {
 
     static func rows(_ bytes: [UInt8]) -> [Row] {
         var rows = [Row]()
+        forEachRow(bytes) { rows.append($0) }
+        return rows
+    }
+
+    /// The rows one at a time, none kept.
+    static func forEachRow(_ bytes: [UInt8], _ body: (Row) -> Void) {
         var fields = [String]()
         var field = [UInt8]()
         var inQuotes = false
@@ -94,7 +108,7 @@ enum CSVReader {
         func endRow() {
             endField()
             // Python's csv yields [] for an empty line; RECORD readers skip those.
-            if !(fields.count == 1 && fields[0].isEmpty) { rows.append(Row(fields: fields, line: rowLine)) }
+            if !(fields.count == 1 && fields[0].isEmpty) { body(Row(fields: fields, line: rowLine)) }
             fields.removeAll(keepingCapacity: true)
         }
 
@@ -134,6 +148,5 @@ enum CSVReader {
             }
         }
         if !field.isEmpty || !fields.isEmpty || inQuotes || quotedFieldClosed { endRow() }
-        return rows
     }
 }

@@ -4,27 +4,68 @@
 /// it padded, with the standard alphabet, or as hex. All of these decode to the same bytes,
 /// and bytes are what get compared.
 public struct RecordHash: Sendable, Equatable {
+    /// The form wheels write (`sha256=` and 43 urlsafe base64 symbols) is kept as its digest alone,
+    /// and its text rebuilt when asked for: a large distribution has tens of thousands of rows.
+    private enum Storage: Sendable, Equatable {
+        case canonicalSHA256(SHA256Digest)
+        case written(algorithm: String, digest: [UInt8]?, encoded: String)
+    }
+    private var storage: Storage
+
     /// The algorithm name as written, lowercased (`sha256`, `sha384`, …).
-    public var algorithm: String
+    public var algorithm: String {
+        switch storage {
+        case .canonicalSHA256: "sha256"
+        case .written(let algorithm, _, _): algorithm
+        }
+    }
+
     /// The decoded digest, or nil when the text decodes to nothing of the algorithm's length.
-    public var digest: [UInt8]?
+    public var digest: [UInt8]? {
+        switch storage {
+        case .canonicalSHA256(let digest): digest.bytes
+        case .written(_, let digest, _): digest
+        }
+    }
+
     /// The text after `=`, kept for messages.
-    public var encoded: String
+    public var encoded: String {
+        switch storage {
+        case .canonicalSHA256(let digest): Base64.encodeURLSafeUnpadded(digest.bytes)
+        case .written(_, _, let encoded): encoded
+        }
+    }
+
+    /// The SHA-256 digest, when this is a sha256 hash that decodes.
+    public var sha256: SHA256Digest? {
+        switch storage {
+        case .canonicalSHA256(let digest): digest
+        case .written(let algorithm, let digest, _): algorithm == "sha256" ? digest.flatMap(SHA256Digest.init) : nil
+        }
+    }
 
     /// Parses `algorithm=digest`; nil when there is no `=` or no algorithm.
     public init?(field: String) {
+        if let digest = Base64.canonicalSHA256(field) {
+            storage = .canonicalSHA256(digest)
+            return
+        }
         guard let separator = field.firstIndex(of: "=") else { return nil }
         let algorithm = field[..<separator].lowercased()
         guard !algorithm.isEmpty else { return nil }
-        self.algorithm = algorithm
-        self.encoded = String(field[field.index(after: separator)...])
-        self.digest = RecordHash.decode(encoded, expectedLength: RecordHash.digestLength(of: algorithm))
+        let encoded = String(field[field.index(after: separator)...])
+        storage = .written(
+            algorithm: algorithm,
+            digest: RecordHash.decode(encoded, expectedLength: RecordHash.digestLength(of: algorithm)),
+            encoded: encoded)
     }
 
     public init(sha256 digest: SHA256Digest) {
-        algorithm = "sha256"
-        self.digest = digest.bytes
-        encoded = Base64.encodeURLSafeUnpadded(digest.bytes)
+        storage = .canonicalSHA256(digest)
+    }
+
+    public static func == (lhs: RecordHash, rhs: RecordHash) -> Bool {
+        lhs.algorithm == rhs.algorithm && lhs.digest == rhs.digest && lhs.encoded == rhs.encoded
     }
 
     /// What verifying a file against this hash can mean.
@@ -100,6 +141,35 @@ enum Base64 {
             index += 3
         }
         return String(decoding: output, as: UTF8.self)
+    }
+
+    /// The digest of `sha256=` followed by exactly the 43 urlsafe symbols `encodeURLSafeUnpadded`
+    /// writes for it; nil for any other text (which the general parser then reads).
+    static func canonicalSHA256(_ field: String) -> SHA256Digest? {
+        var field = field
+        return field.withUTF8 { text -> SHA256Digest? in
+            guard text.count == 50, text.starts(with: "sha256=".utf8) else { return nil }
+            var words = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            let complete = withUnsafeMutableBytes(of: &words) { out -> Bool in
+                var accumulator = UInt32(0)
+                var bits = 0
+                var written = 0
+                for symbol in text[7...] {
+                    guard symbol != UInt8(ascii: "+"), symbol != UInt8(ascii: "/"), let value = value(of: symbol)
+                    else { return false }
+                    accumulator = accumulator << 6 | UInt32(value)
+                    bits += 6
+                    if bits >= 8 {
+                        bits -= 8
+                        out[written] = UInt8(truncatingIfNeeded: accumulator >> UInt32(bits))
+                        written += 1
+                    }
+                }
+                // 43 symbols carry 258 bits: the last two must be zero for the text to be canonical.
+                return written == 32 && accumulator & 0b11 == 0
+            }
+            return complete ? withUnsafeBytes(of: words) { SHA256Digest(bytes: $0) } : nil
+        }
     }
 
     /// Decodes either alphabet (`-_` or `+/`), with or without `=` padding; nil on any other byte.

@@ -2,18 +2,38 @@ import CCrypto
 import Glibc
 
 /// A SHA-256 digest: 32 bytes, compared as bytes, printed as lowercase hex.
+///
+/// Held inline, not in an array: a verification keeps one per file, tens of thousands at once.
 public struct SHA256Digest: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
-    public init?(bytes: [UInt8]) {
+    public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        words = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { _ = $0.copyBytes(from: bytes) }
     }
 
     /// Parses 64 hex digits (either case).
     public init?(hex: String) {
-        guard let bytes = Hex.decode(hex), bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        guard let bytes = Hex.decode(hex) else { return nil }
+        self.init(bytes: bytes)
+    }
+
+    /// The 32 bytes, in order.
+    public var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+
+    /// True when `other` is these 32 bytes.
+    public func equals(_ other: some Collection<UInt8>) -> Bool {
+        withUnsafeBytes(of: words) { $0.elementsEqual(other) }
+    }
+
+    public static func == (lhs: SHA256Digest, rhs: SHA256Digest) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2
+            && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withUnsafeBytes(of: words) { hasher.combine(bytes: $0) }
     }
 
     public var hex: String { Hex.encode(bytes) }
@@ -50,12 +70,16 @@ final class SHA256Hasher {
     }
 
     func finish() -> SHA256Digest {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var output = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         var length: UInt32 = 0
-        guard EVP_DigestFinal_ex(context, &output, &length) == 1, length == 32 else {
-            fatalError("EVP_DigestFinal_ex failed")
+        return withUnsafeMutableBytes(of: &output) { buffer in
+            guard EVP_DigestFinal_ex(context, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1,
+                length == 32
+            else {
+                fatalError("EVP_DigestFinal_ex failed")
+            }
+            return SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<32]))!
         }
-        return SHA256Digest(bytes: Array(output.prefix(32)))!
     }
 
     /// The digest of `bytes` in one call.

@@ -189,26 +189,34 @@ public struct Verifier {
         // from elsewhere: that is drift, and such a path is never read through.
         // Sorted once: tens of thousands of keys for a large distribution.
         var order = expectations.orderedPaths
-        let expected = order.map { expectations[$0]!.absolutePath }
+        let everyExpected = order
         refuseVenvDirectoriesLeadingOut(&expectations, order: order, report: &report)
         order.removeAll { expectations[$0] == nil }
         let resolver = PathResolver()
-        let confined = order.filter { resolver.resolvesInside(expectations[$0]!.absolutePath, venvRoot: venvRoot) }
-        let states = scanner.observe(confined.map { expectations[$0]!.absolutePath }, progress: progress)
-        let observed = Dictionary(uniqueKeysWithValues: zip(confined, states))
+        let confined = order.filter { resolver.resolvesInside(expectations.absolutePath(of: $0), venvRoot: venvRoot) }
+        let states = scanner.observe(
+            count: confined.count, path: { [venvRoot] in venvRoot + "/" + confined[$0] }, progress: progress)
 
+        // `confined` is `order` less the paths leading out: walked side by side, no lookup table.
+        var next = 0
         for venvPath in order {
+            var state: FileState?
+            if next < confined.count, confined[next] == venvPath {
+                state = states[next]
+                next += 1
+            }
+            let expectation = expectations[venvPath]!
             // Hashed while being written: neither drift nor clean yet, and never restored this cycle.
-            if case .unstable = observed[venvPath] {
+            if case .unstable = state {
                 report.unstable.append(venvPath)
                 report.warnings.append(
-                    "\(expectations[venvPath]!.recordPath.printable): changed while being hashed; re-checked next cycle"
-                )
+                    "\(expectation.recordPath.printable): changed while being hashed; re-checked next cycle")
                 continue
             }
             report.filesChecked += 1
             if let drift = classify(
-                expectations[venvPath]!, venvPath: venvPath, state: observed[venvPath], report: &report)
+                expectation, venvPath: venvPath, absolutePath: expectations.absolutePath(of: venvPath), state: state,
+                report: &report)
             {
                 report.drifts.append(drift)
             }
@@ -220,7 +228,8 @@ public struct Verifier {
         // Only a scanner that keeps a cache keeps a snapshot; the inputs cost a walk of every path.
         guard scanner.cache != nil, report.drifts.isEmpty, report.unstable.isEmpty else { return (report, nil) }
         let inputs = snapshotInputs(
-            installed: installed, venvRoot: venvRoot, sitePackages: sitePackages, expected: expected, walked: walked)
+            installed: installed, venvRoot: venvRoot, sitePackages: sitePackages,
+            expected: everyExpected.map(expectations.absolutePath(of:)), walked: walked)
         return (report, (venvRoot, inputs))
     }
 
@@ -306,7 +315,7 @@ public struct Verifier {
     ) {
         let sitePackages = expectations.sitePackagesInVenv + "/"
         for venvPath in order where !venvPath.hasPrefix(sitePackages) {
-            let directory = Paths.directory(of: expectations[venvPath]!.absolutePath)
+            let directory = Paths.directory(of: expectations.absolutePath(of: venvPath))
             guard !Self.resolvesInside(directory, venvRoot: expectations.venvRoot) else { continue }
             report.warn(
                 "security: \(expectations[venvPath]!.recordPath.printable) is in \(Paths.relative(directory, to: expectations.venvRoot)), "
