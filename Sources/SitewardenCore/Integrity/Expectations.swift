@@ -1,3 +1,5 @@
+import Glibc
+
 /// What one path is expected to be, from either source.
 struct Expectation {
     /// The path as RECORD (or the baseline) writes it, relative to site-packages.
@@ -8,53 +10,175 @@ struct Expectation {
     var sharedWith: [(distInfo: String, hash: RecordHash?)] = []
 }
 
-/// Every path the two sources expect, keyed by venv-relative path, plus every path any RECORD
-/// names at all (hashless rows and other distributions' files included), so extra-file detection
-/// knows what somebody installed.
+/// Every path the two sources expect, plus every path any RECORD names at all (hashless rows and
+/// other distributions' files included), so extra-file detection knows what somebody installed.
 ///
-/// The expectations are kept in one array with an index by path, not a dictionary of values: a
-/// large distribution has tens of thousands, and a dictionary's buckets hold a whole value each.
-/// Absolute paths are made when asked for (`absolutePath(of:)`), never kept.
+/// Paths are venv-relative at this type's surface, but not kept that way: one inside site-packages
+/// is kept relative to it (`Key`), the spelling RECORD itself uses, so that the key is the very
+/// string RECORD's row holds and a large distribution's tens of thousands of paths are stored once.
+/// Expectations live in one array with an index by key, not a dictionary of values, and absolute
+/// and venv-relative paths are made when asked for, never kept.
 struct Expectations {
     let venvRoot: String
     /// site-packages, absolute, symlinks resolved.
     let sitePackages: String
     let ignore: [String]
-    private var rows: [Expectation] = []
-    private var index: [String: Int32] = [:]
-    /// venv-relative paths the watched distribution's RECORD or baseline names, hashless rows included.
-    private(set) var ownListed: Set<String> = []
+    /// site-packages relative to the venv root, e.g. `lib/python3.11/site-packages`.
+    let sitePackagesInVenv: String
+    /// `sitePackagesInVenv` and `/`: what a `Key` inside site-packages leaves out.
+    private let insidePrefix: String
+    private var rows: [Row] = []
+    private var index: [Key: Int32] = [:]
+    /// The baseline's files, which rows refer to by position (the manifest's own array, not a copy).
+    private var baselineFiles: [BaselineFile] = []
+    /// Paths the watched distribution's RECORD or baseline names, hashless rows included.
+    private var ownListed: Set<Key> = []
     /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
     private var others: (index: SitePackagesIndex, excluding: String)?
+
+    /// A path relative to site-packages when `inside`, else relative to the venv root.
+    struct Key: Hashable {
+        var inside: Bool
+        var path: String
+    }
+
+    /// An expectation as kept: its baseline file by position in `baselineFiles` (-1: none).
+    private struct Row {
+        var key: Key
+        var recordPath: String
+        var record: RecordEntry?
+        var baseline: Int32 = -1
+        var sharedWith: [(distInfo: String, hash: RecordHash?)] = []
+        var removed = false
+    }
 
     init(venvRoot: String, sitePackages: String, ignore: [String]) {
         self.venvRoot = venvRoot
         self.sitePackages = sitePackages
         self.ignore = ignore
+        sitePackagesInVenv = Paths.relative(sitePackages, to: venvRoot)
+        insidePrefix = sitePackagesInVenv + "/"
     }
 
     var isEmpty: Bool { index.isEmpty }
-    var orderedPaths: [String] { index.keys.sorted() }
-    subscript(venvPath: String) -> Expectation? { index[venvPath].map { rows[Int($0)] } }
+
+    /// The key of a venv-relative path.
+    func key(_ venvPath: String) -> Key {
+        guard venvPath.hasPrefix(insidePrefix) else { return Key(inside: false, path: venvPath) }
+        return Key(inside: true, path: String(venvPath.utf8.dropFirst(insidePrefix.utf8.count))!)
+    }
+
+    /// The key of a normalized absolute path, reusing `recordPath`'s storage when it is the key.
+    private func key(absolute: String, recordPath: String) -> Key {
+        let venvPath = Paths.relative(absolute, to: venvRoot)
+        guard venvPath.hasPrefix(insidePrefix) else { return Key(inside: false, path: venvPath) }
+        let tail = venvPath.utf8.dropFirst(insidePrefix.utf8.count)
+        return Key(inside: true, path: tail.elementsEqual(recordPath.utf8) ? recordPath : String(tail)!)
+    }
+
+    func venvPath(_ key: Key) -> String { key.inside ? insidePrefix + key.path : key.path }
+    func absolutePath(_ key: Key) -> String { venvRoot + "/" + venvPath(key) }
 
     /// The absolute path of a venv-relative one.
     func absolutePath(of venvPath: String) -> String { venvRoot + "/" + venvPath }
 
-    mutating func remove(_ venvPath: String) {
-        // The row stays in the array, unreachable: removals are rare and few.
-        index[venvPath] = nil
+    subscript(venvPath: String) -> Expectation? {
+        index[key(venvPath)].map { expectation(row: Int($0)) }
     }
 
-    /// The row for `venvPath`, added when there is none yet.
-    private mutating func row(_ venvPath: String, recordPath: String) -> Int {
-        if let existing = index[venvPath] { return Int(existing) }
-        rows.append(Expectation(recordPath: recordPath))
-        index[venvPath] = Int32(rows.count - 1)
+    /// The expectations, ordered by venv-relative path, as positions for `expectation(row:)`,
+    /// `venvPath(row:)` and `absolutePath(row:)`.
+    var orderedRows: [Int32] {
+        // Each kind sorted on its own by its key's bytes, then merged: the one comparison that
+        // must picture a venv-relative path is made once per row, not per comparison of a sort.
+        var inside = [Int32]()
+        var outside = [Int32]()
+        for position in index.values {
+            if rows[Int(position)].key.inside { inside.append(position) } else { outside.append(position) }
+        }
+        rows.withUnsafeBufferPointer { rows in
+            inside.sort { Self.bytesPrecede(rows[Int($0)].key.path, rows[Int($1)].key.path) }
+            outside.sort { Self.bytesPrecede(rows[Int($0)].key.path, rows[Int($1)].key.path) }
+        }
+        var order = [Int32]()
+        order.reserveCapacity(inside.count + outside.count)
+        var (i, o) = (0, 0)
+        while i < inside.count || o < outside.count {
+            let takeInside =
+                o == outside.count
+                || (i < inside.count
+                    && Self.venvPathPrecedes(rows[Int(inside[i])].key, rows[Int(outside[o])].key, prefix: insidePrefix))
+            if takeInside {
+                order.append(inside[i])
+                i += 1
+            } else {
+                order.append(outside[o])
+                o += 1
+            }
+        }
+        return order
+    }
+
+    /// Bytewise order of two strings' UTF-8.
+    private static func bytesPrecede(_ lhs: String, _ rhs: String) -> Bool {
+        var lhs = lhs
+        var rhs = rhs
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                let common = min(left.count, right.count)
+                if common > 0 {
+                    let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+                    if order != 0 { return order < 0 }
+                }
+                return left.count < right.count
+            }
+        }
+    }
+
+    func expectation(row: Int32) -> Expectation { expectation(row: Int(row)) }
+    func venvPath(row: Int32) -> String { venvPath(rows[Int(row)].key) }
+    func absolutePath(row: Int32) -> String { absolutePath(rows[Int(row)].key) }
+    /// True for a path inside site-packages.
+    func isInSitePackages(row: Int32) -> Bool { rows[Int(row)].key.inside }
+
+    private func expectation(row position: Int) -> Expectation {
+        let row = rows[position]
+        return Expectation(
+            recordPath: row.recordPath, record: row.record,
+            baseline: row.baseline >= 0 ? baselineFiles[Int(row.baseline)] : nil, sharedWith: row.sharedWith)
+    }
+
+    /// Drops one expectation: its path is neither verified nor restored.
+    mutating func remove(row: Int32) {
+        rows[Int(row)].removed = true
+        index[rows[Int(row)].key] = nil
+    }
+
+    func isRemoved(row: Int32) -> Bool { rows[Int(row)].removed }
+
+    /// Whether `lhs`'s venv-relative path sorts before `rhs`'s, bytewise, without making either.
+    private static func venvPathPrecedes(_ lhs: Key, _ rhs: Key, prefix: String) -> Bool {
+        if lhs.inside == rhs.inside { return lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8) }
+        var left = (lhs.inside ? prefix.utf8 : lhs.path.utf8).makeIterator()
+        var leftTail = (lhs.inside ? lhs.path.utf8 : "".utf8).makeIterator()
+        var right = (rhs.inside ? prefix.utf8 : rhs.path.utf8).makeIterator()
+        var rightTail = (rhs.inside ? rhs.path.utf8 : "".utf8).makeIterator()
+        while true {
+            let l = left.next() ?? leftTail.next()
+            let r = right.next() ?? rightTail.next()
+            guard let l else { return r != nil }
+            guard let r else { return false }
+            if l != r { return l < r }
+        }
+    }
+
+    /// The row for `key`, added when there is none yet.
+    private mutating func row(_ key: Key, recordPath: String) -> Int {
+        if let existing = index[key] { return Int(existing) }
+        rows.append(Row(key: key, recordPath: recordPath))
+        index[key] = Int32(rows.count - 1)
         return rows.count - 1
     }
-
-    /// site-packages relative to the venv root, e.g. `lib/python3.11/site-packages`.
-    var sitePackagesInVenv: String { Paths.relative(sitePackages, to: venvRoot) }
 
     /// True when the path (as RECORD writes it) matches one of the target's `ignore` globs.
     func isIgnored(_ recordPath: String) -> Bool {
@@ -83,8 +207,8 @@ struct Expectations {
                 report.warn(Self.outsideWarning(entry.path))
                 continue
             }
-            let venvPath = Paths.relative(absolute, to: venvRoot)
-            ownListed.insert(venvPath)
+            let key = key(absolute: absolute, recordPath: entry.path)
+            ownListed.insert(key)
             guard !isIgnored(entry.path) else { continue }
             // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
             // interpreter rewrites those at will. Any other hashless row is held to existence and size.
@@ -93,12 +217,13 @@ struct Expectations {
             {
                 continue
             }
-            rows[row(venvPath, recordPath: entry.path)].record = entry
+            rows[row(key, recordPath: entry.path)].record = entry
         }
     }
 
     mutating func addBaseline(_ manifest: BaselineManifest, report: inout VerificationReport) {
-        for file in manifest.files {
+        baselineFiles = manifest.files
+        for (position, file) in manifest.files.enumerated() {
             let absolute = Paths.normalize(venvRoot + "/" + file.venvPath)
             // sitewarden writes normalized paths; any other spelling is refused, not reinterpreted.
             guard !file.venvPath.hasPrefix("/"), Paths.isInside(absolute, root: venvRoot),
@@ -107,9 +232,10 @@ struct Expectations {
                 report.warn(Self.outsideWarning(file.venvPath))
                 continue
             }
-            ownListed.insert(file.venvPath)
+            let key = key(absolute: absolute, recordPath: file.recordPath)
+            ownListed.insert(key)
             guard !isIgnored(file.recordPath) else { continue }
-            rows[row(file.venvPath, recordPath: file.recordPath)].baseline = file
+            rows[row(key, recordPath: file.recordPath)].baseline = Int32(position)
         }
     }
 
@@ -120,8 +246,11 @@ struct Expectations {
     mutating func addOtherDistributions(excluding sameDistribution: String) {
         let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
         others = (index, sameDistribution)
-        for (venvPath, row) in self.index where index.listedByOther(venvPath, than: sameDistribution) {
-            rows[Int(row)].sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
+        for (key, row) in self.index {
+            let venvPath = venvPath(key)
+            if index.listedByOther(venvPath, than: sameDistribution) {
+                rows[Int(row)].sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
+            }
         }
     }
 
@@ -129,14 +258,13 @@ struct Expectations {
     /// `tunely/server.py`), not its dist-info or `.data` directories.
     var packageDirectories: [String] {
         var names = Set<Substring>()
-        let prefix = sitePackagesInVenv + "/"
-        for venvPath in ownListed where venvPath.hasPrefix(prefix) {
-            let inside = venvPath.utf8.dropFirst(prefix.utf8.count)
+        for key in ownListed where key.inside {
+            let path = key.path
             // Only the first component matters, and only when something lies below it.
-            guard let slash = inside.firstIndex(of: UInt8(ascii: "/")), slash != inside.startIndex,
-                inside.index(after: slash) != inside.endIndex
+            guard let slash = path.utf8.firstIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex,
+                path.utf8.index(after: slash) != path.utf8.endIndex
             else { continue }
-            let top = Substring(venvPath.utf8[inside.startIndex..<slash])
+            let top = Substring(path.utf8[..<slash])
             if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { continue }
             names.insert(top)
         }
@@ -145,7 +273,8 @@ struct Expectations {
 
     /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
     func isInstalled(_ venvPath: String) -> Bool {
-        ownListed.contains(venvPath) || others.map { $0.index.listedByOther(venvPath, than: $0.excluding) } == true
+        ownListed.contains(key(venvPath))
+            || others.map { $0.index.listedByOther(venvPath, than: $0.excluding) } == true
     }
 
     static func outsideWarning(_ path: String) -> String {

@@ -3,9 +3,11 @@ import Glibc
 
 extension Verifier {
     /// What an interrupted or unusual install leaves around the files themselves: `~` residue,
-    /// a dist-info whose package directory is gone, and editable installs RECORD cannot vouch for.
+    /// a dist-info whose package directory is gone, and editable installs RECORD cannot vouch for
+    /// (`editable`: what `editableInstall` found, asked while RECORD was at hand).
     func inspectInstallShape(
-        _ installed: InstalledDistribution?, expectations: Expectations, report: inout VerificationReport
+        _ installed: InstalledDistribution?, editable: String?, expectations: Expectations,
+        report: inout VerificationReport
     ) {
         let packageDirectories = expectations.packageDirectories
         for entry in directoryEntries(expectations.sitePackages) where isResidue(entry, of: packageDirectories) {
@@ -24,7 +26,7 @@ extension Verifier {
                         + "an interrupted install or uninstall?")
             }
         }
-        if let editable = Self.editableInstall(installed) {
+        if let editable {
             report.notCovered =
                 "editable install (\(editable)): its sources live outside site-packages and RECORD says nothing "
                 + "about them, so they are not verified and never restored; only the import hook and dist-info are"

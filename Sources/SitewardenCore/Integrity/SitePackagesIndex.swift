@@ -21,25 +21,34 @@ final class SitePackagesIndex: Sendable {
         var stamp: FileStamp?
     }
 
-    /// A row: where its venv path lies in `arena`, which source's RECORD, and its place among
-    /// that RECORD's parsed entries. Rows are sorted by path, then by source and place, so the rows
-    /// of one path are adjacent and in listing order.
+    /// A row: where its path lies in `arena`, which source's RECORD, and its place among that
+    /// RECORD's parsed entries. A path inside site-packages is kept relative to it (the venv path
+    /// less `lib/python3.x/site-packages/`, which every row would repeat); one elsewhere in the
+    /// venv (`bin/…`) as its venv path, marked `outside`. Rows are sorted by those two keys, then by
+    /// source and place, so the rows of one path are adjacent and in listing order.
     private struct Row: Sendable {
         var offset: UInt32
         var length: UInt32
         var source: Int32
         var entry: Int32
+
+        /// The top bit of `length`.
+        var outside: Bool { length & 0x8000_0000 != 0 }
+        var byteCount: Int { Int(length & 0x7fff_ffff) }
     }
 
     let sitePackages: String
+    /// site-packages relative to the venv root and followed by `/`: what rows inside it leave out.
+    private let sitePackagesPrefix: [UInt8]
     let sources: [Source]
     /// Every row's venv path, back to back: one allocation instead of a string per row (a large
     /// venv has tens of thousands), which kept a one-target check of such a venv at 20 MB more.
     private let arena: [UInt8]
     private let rows: [Row]
 
-    private init(sitePackages: String, sources: [Source], arena: [UInt8], rows: [Row]) {
+    private init(sitePackages: String, prefix: [UInt8], sources: [Source], arena: [UInt8], rows: [Row]) {
         self.sitePackages = sitePackages
+        sitePackagesPrefix = prefix
         self.sources = sources
         self.arena = arena
         self.rows = rows
@@ -61,27 +70,39 @@ final class SitePackagesIndex: Sendable {
 
     /// The rows whose path is `venvPath`, found by binary search.
     private func rows(listing venvPath: String) -> ArraySlice<Row> {
-        var key = venvPath
-        return key.withUTF8 { key in
-            arena.withUnsafeBufferPointer { arena in
+        var venvPath = venvPath
+        return venvPath.withUTF8 { venvPath in
+            let outside = !venvPath.starts(with: sitePackagesPrefix)
+            let key = outside ? venvPath : UnsafeBufferPointer(rebasing: venvPath[sitePackagesPrefix.count...])
+            return arena.withUnsafeBufferPointer { arena in
                 var low = 0
                 var high = rows.count
                 while low < high {
                     let middle = (low + high) / 2
-                    if Self.compare(rows[middle], key, in: arena) < 0 { low = middle + 1 } else { high = middle }
+                    if Self.compare(rows[middle], key, outside: outside, in: arena) < 0 {
+                        low = middle + 1
+                    } else {
+                        high = middle
+                    }
                 }
                 var end = low
-                while end < rows.count && Self.compare(rows[end], key, in: arena) == 0 { end += 1 }
+                while end < rows.count && Self.compare(rows[end], key, outside: outside, in: arena) == 0 { end += 1 }
                 return rows[low..<end]
             }
         }
     }
 
-    /// The order of a row's path against `key`, bytewise.
-    private static func compare(_ row: Row, _ key: UnsafeBufferPointer<UInt8>, in arena: UnsafeBufferPointer<UInt8>)
-        -> Int
-    {
-        compare(UnsafeBufferPointer(rebasing: arena[Int(row.offset)..<Int(row.offset + row.length)]), key)
+    /// The order of a row's path against `key` (of the kind `outside` says): rows inside
+    /// site-packages first, then bytewise.
+    private static func compare(
+        _ row: Row, _ key: UnsafeBufferPointer<UInt8>, outside: Bool, in arena: UnsafeBufferPointer<UInt8>
+    ) -> Int {
+        guard row.outside == outside else { return row.outside ? 1 : -1 }
+        return compare(bytes(of: row, in: arena), key)
+    }
+
+    private static func bytes(of row: Row, in arena: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: arena[Int(row.offset)..<Int(row.offset) + row.byteCount])
     }
 
     private static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
@@ -141,33 +162,41 @@ final class SitePackagesIndex: Sendable {
     private static func build(_ sources: [Source], sitePackages: String, venvRoot: String) -> SitePackagesIndex {
         var arena = [UInt8]()
         var rows = [Row]()
+        let prefix = Array((Paths.relative(sitePackages, to: venvRoot) + "/").utf8)
         for (number, source) in sources.enumerated() where source.stamp != nil {
             guard let bytes = try? readWholeFile(sitePackages + "/" + source.distInfo + "/RECORD") else { continue }
-            for (place, entry) in Record(parsing: bytes).entries.enumerated() {
+            var place = Int32(0)
+            Record.forEachRow(bytes) { row in
+                // Places count the rows that parse, as `Record(parsing:).entries` does.
+                guard case .success(let entry) = row else { return }
+                defer { place += 1 }
                 guard
                     let absolute = Expectations.lexicallyConfined(
                         entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
-                else { continue }
-                let venvPath = Paths.relative(absolute, to: venvRoot)
-                guard arena.count + venvPath.utf8.count <= Int(UInt32.max) else { continue }
-                rows.append(
-                    Row(
-                        offset: UInt32(arena.count), length: UInt32(venvPath.utf8.count), source: Int32(number),
-                        entry: Int32(place)))
-                arena += venvPath.utf8
+                else { return }
+                var venvPath = Paths.relative(absolute, to: venvRoot)
+                venvPath.withUTF8 { venvPath in
+                    let outside = !venvPath.starts(with: prefix)
+                    let kept = outside ? venvPath : UnsafeBufferPointer(rebasing: venvPath[prefix.count...])
+                    guard arena.count + kept.count <= Int(UInt32.max), kept.count < 0x8000_0000 else { return }
+                    rows.append(
+                        Row(
+                            offset: UInt32(arena.count), length: UInt32(kept.count) | (outside ? 0x8000_0000 : 0),
+                            source: Int32(number), entry: place))
+                    arena += kept
+                }
             }
         }
         arena.withUnsafeBufferPointer { arena in
             rows.sort { left, right in
-                let order = compare(
-                    UnsafeBufferPointer(rebasing: arena[Int(left.offset)..<Int(left.offset + left.length)]),
-                    UnsafeBufferPointer(rebasing: arena[Int(right.offset)..<Int(right.offset + right.length)]))
+                if left.outside != right.outside { return !left.outside }
+                let order = compare(bytes(of: left, in: arena), bytes(of: right, in: arena))
                 return order != 0 ? order < 0 : (left.source, left.entry) < (right.source, right.entry)
             }
         }
         // Growth by doubling leaves up to half of each buffer unused, kept for as long as the index.
         return SitePackagesIndex(
-            sitePackages: sitePackages, sources: sources, arena: exactly(arena), rows: exactly(rows))
+            sitePackages: sitePackages, prefix: prefix, sources: sources, arena: exactly(arena), rows: exactly(rows))
     }
 
     private static func exactly<Element>(_ elements: [Element]) -> [Element] {

@@ -114,7 +114,7 @@ public struct Verifier {
             return (report, nil)
         }
 
-        let installed: InstalledDistribution?
+        var installed: InstalledDistribution?
         do {
             installed = try locate(preferring: manifest?.version)
             report.version = installed?.version
@@ -164,6 +164,7 @@ public struct Verifier {
         let sitePackages =
             installed?.sitePackages ?? Paths.normalize(venvRoot + "/" + (manifest?.sitePackages ?? "."))
         var expectations = Expectations(venvRoot: venvRoot, sitePackages: sitePackages, ignore: policy.ignore)
+        let editable = installed.flatMap(Self.editableInstall)
         if let installed {
             if judgement.useRecord {
                 expectations.addRecord(installed, report: &report)
@@ -173,6 +174,8 @@ public struct Verifier {
                         + "baseline judges")
             }
         }
+        // The expectations hold what they need of RECORD's rows; a large RECORD is not kept twice.
+        installed?.record = nil
         let baselineUsed = manifest != nil && judgement.useBaseline
         if let manifest, baselineUsed {
             expectations.addBaseline(manifest, report: &report)
@@ -187,25 +190,27 @@ public struct Verifier {
 
         // A package file or directory swapped for a symlink out of the venv makes Python run code
         // from elsewhere: that is drift, and such a path is never read through.
-        // Sorted once: tens of thousands of keys for a large distribution.
-        var order = expectations.orderedPaths
+        // Sorted once: tens of thousands of paths for a large distribution.
+        var order = expectations.orderedRows
         let everyExpected = order
         refuseVenvDirectoriesLeadingOut(&expectations, order: order, report: &report)
-        order.removeAll { expectations[$0] == nil }
+        order.removeAll { expectations.isRemoved(row: $0) }
         let resolver = PathResolver()
-        let confined = order.filter { resolver.resolvesInside(expectations.absolutePath(of: $0), venvRoot: venvRoot) }
+        let confined = order.filter { resolver.resolvesInside(expectations.absolutePath(row: $0), venvRoot: venvRoot) }
         let states = scanner.observe(
-            count: confined.count, path: { [venvRoot] in venvRoot + "/" + confined[$0] }, progress: progress)
+            count: confined.count, path: { [expectations] in expectations.absolutePath(row: confined[$0]) },
+            progress: progress)
 
         // `confined` is `order` less the paths leading out: walked side by side, no lookup table.
         var next = 0
-        for venvPath in order {
+        for row in order {
             var state: FileState?
-            if next < confined.count, confined[next] == venvPath {
+            if next < confined.count, confined[next] == row {
                 state = states[next]
                 next += 1
             }
-            let expectation = expectations[venvPath]!
+            let expectation = expectations.expectation(row: row)
+            let venvPath = expectations.venvPath(row: row)
             // Hashed while being written: neither drift nor clean yet, and never restored this cycle.
             if case .unstable = state {
                 report.unstable.append(venvPath)
@@ -215,7 +220,7 @@ public struct Verifier {
             }
             report.filesChecked += 1
             if let drift = classify(
-                expectation, venvPath: venvPath, absolutePath: expectations.absolutePath(of: venvPath), state: state,
+                expectation, venvPath: venvPath, absolutePath: expectations.absolutePath(row: row), state: state,
                 report: &report)
             {
                 report.drifts.append(drift)
@@ -224,12 +229,12 @@ public struct Verifier {
         var walked = [String]()
         report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, walked: &walked, progress: progress)
         report.drifts.sort { $0.venvPath < $1.venvPath }
-        inspectInstallShape(installed, expectations: expectations, report: &report)
+        inspectInstallShape(installed, editable: editable, expectations: expectations, report: &report)
         // Only a scanner that keeps a cache keeps a snapshot; the inputs cost a walk of every path.
         guard scanner.cache != nil, report.drifts.isEmpty, report.unstable.isEmpty else { return (report, nil) }
         let inputs = snapshotInputs(
             installed: installed, venvRoot: venvRoot, sitePackages: sitePackages,
-            expected: everyExpected.map(expectations.absolutePath(of:)), walked: walked)
+            expected: everyExpected.map(expectations.absolutePath(row:)), walked: walked)
         return (report, (venvRoot, inputs))
     }
 
@@ -311,17 +316,16 @@ public struct Verifier {
     /// venv was laid out, not damage sitewarden can undo: its files are refused with one security
     /// warning each, never read or written, instead of failing to restore them every cycle.
     private func refuseVenvDirectoriesLeadingOut(
-        _ expectations: inout Expectations, order: [String], report: inout VerificationReport
+        _ expectations: inout Expectations, order: [Int32], report: inout VerificationReport
     ) {
-        let sitePackages = expectations.sitePackagesInVenv + "/"
-        for venvPath in order where !venvPath.hasPrefix(sitePackages) {
-            let directory = Paths.directory(of: expectations.absolutePath(of: venvPath))
+        for row in order where !expectations.isInSitePackages(row: row) {
+            let directory = Paths.directory(of: expectations.absolutePath(row: row))
             guard !Self.resolvesInside(directory, venvRoot: expectations.venvRoot) else { continue }
             report.warn(
-                "security: \(expectations[venvPath]!.recordPath.printable) is in \(Paths.relative(directory, to: expectations.venvRoot)), "
+                "security: \(expectations.expectation(row: row).recordPath.printable) is in \(Paths.relative(directory, to: expectations.venvRoot)), "
                     + "which leads out of the venv to \(Paths.resolveExistingPrefix(directory).printable); "
                     + "never read, written or restored")
-            expectations.remove(venvPath)
+            expectations.remove(row: row)
         }
     }
 
