@@ -31,8 +31,12 @@ struct Expectations {
     private var index: [Key: Int32] = [:]
     /// The baseline's files, which rows refer to by position (the manifest's own array, not a copy).
     private var baselineFiles: [BaselineFile] = []
-    /// Paths the watched distribution's RECORD or baseline names, hashless rows included.
-    private var ownListed: Set<Key> = []
+    /// Paths the watched distribution's RECORD or baseline names that have no row here (ignored,
+    /// hashless bytecode, RECORD itself, refused): with the rows, everything it installed.
+    private var listedOnly: Set<Key> = []
+    /// RECORD rows kept whole because their compact form in `Row` cannot say them (a hash other
+    /// than canonical sha256, or a path spelled unlike the expectation's), by row position.
+    private var unusualRecords: [Int32: RecordEntry] = [:]
     /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
     private var others: (index: SitePackagesIndex, excluding: String)?
 
@@ -42,14 +46,23 @@ struct Expectations {
         var path: String
     }
 
-    /// An expectation as kept: its baseline file by position in `baselineFiles` (-1: none).
+    /// An expectation as kept: its baseline file by position in `baselineFiles` (-1: none), and
+    /// its RECORD row as the digest, size and line of the usual canonical sha256 row (or in
+    /// `unusualRecords`): a large distribution has tens of thousands.
     private struct Row {
         var key: Key
         var recordPath: String
-        var record: RecordEntry?
+        var digest = SHA256Digest.zero
+        var size: Int64 = -1
+        var line: Int32 = 0
         var baseline: Int32 = -1
-        var sharedWith: [(distInfo: String, hash: RecordHash?)] = []
+        var record = RecordKind.none
         var removed = false
+        var sharedWith: [(distInfo: String, hash: RecordHash?)] = []
+    }
+
+    private enum RecordKind: UInt8 {
+        case none, hashless, sha256, unusual
     }
 
     init(venvRoot: String, sitePackages: String, ignore: [String]) {
@@ -143,14 +156,24 @@ struct Expectations {
 
     private func expectation(row position: Int) -> Expectation {
         let row = rows[position]
+        let record: RecordEntry?
+        switch row.record {
+        case .none: record = nil
+        case .unusual: record = unusualRecords[Int32(position)]
+        case .hashless, .sha256:
+            record = RecordEntry(
+                path: row.recordPath, hash: row.record == .sha256 ? RecordHash(sha256: row.digest) : nil,
+                size: row.size >= 0 ? Int(row.size) : nil, line: Int(row.line))
+        }
         return Expectation(
-            recordPath: row.recordPath, record: row.record,
+            recordPath: row.recordPath, record: record,
             baseline: row.baseline >= 0 ? baselineFiles[Int(row.baseline)] : nil, sharedWith: row.sharedWith)
     }
 
     /// Drops one expectation: its path is neither verified nor restored.
     mutating func remove(row: Int32) {
         rows[Int(row)].removed = true
+        listedOnly.insert(rows[Int(row)].key)
         index[rows[Int(row)].key] = nil
     }
 
@@ -170,6 +193,23 @@ struct Expectations {
             guard let r else { return false }
             if l != r { return l < r }
         }
+    }
+
+    /// Keeps `entry` as row `position`'s RECORD row, compactly when it is the usual kind.
+    private mutating func setRecord(_ entry: RecordEntry, row position: Int) {
+        let digest = entry.hash?.isCanonicalSHA256 == true ? entry.hash?.sha256 : nil
+        guard entry.path == rows[position].recordPath, entry.line <= Int32.max,
+            entry.hash == nil || digest != nil
+        else {
+            rows[position].record = .unusual
+            unusualRecords[Int32(position)] = entry
+            return
+        }
+        unusualRecords[Int32(position)] = nil
+        rows[position].record = digest == nil ? .hashless : .sha256
+        rows[position].digest = digest ?? .zero
+        rows[position].size = entry.size.map(Int64.init) ?? -1
+        rows[position].line = Int32(entry.line)
     }
 
     /// The row for `key`, added when there is none yet.
@@ -200,7 +240,6 @@ struct Expectations {
         }
         rows.reserveCapacity(record.entries.count)
         index.reserveCapacity(record.entries.count)
-        ownListed.reserveCapacity(record.entries.count)
         for entry in record.entries {
             guard let absolute = Self.lexicallyConfined(entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
             else {
@@ -208,16 +247,19 @@ struct Expectations {
                 continue
             }
             let key = key(absolute: absolute, recordPath: entry.path)
-            ownListed.insert(key)
-            guard !isIgnored(entry.path) else { continue }
+            guard !isIgnored(entry.path) else {
+                listedOnly.insert(key)
+                continue
+            }
             // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
             // interpreter rewrites those at will. Any other hashless row is held to existence and size.
             if entry.hash == nil
                 && (entry.path == installed.distInfoName + "/RECORD" || entry.path.hasSuffix(".pyc"))
             {
+                listedOnly.insert(key)
                 continue
             }
-            rows[row(key, recordPath: entry.path)].record = entry
+            setRecord(entry, row: row(key, recordPath: entry.path))
         }
     }
 
@@ -233,8 +275,10 @@ struct Expectations {
                 continue
             }
             let key = key(absolute: absolute, recordPath: file.recordPath)
-            ownListed.insert(key)
-            guard !isIgnored(file.recordPath) else { continue }
+            guard !isIgnored(file.recordPath) else {
+                listedOnly.insert(key)
+                continue
+            }
             rows[row(key, recordPath: file.recordPath)].baseline = Int32(position)
         }
     }
@@ -258,22 +302,26 @@ struct Expectations {
     /// `tunely/server.py`), not its dist-info or `.data` directories.
     var packageDirectories: [String] {
         var names = Set<Substring>()
-        for key in ownListed where key.inside {
+        func note(_ key: Key) {
+            guard key.inside else { return }
             let path = key.path
             // Only the first component matters, and only when something lies below it.
             guard let slash = path.utf8.firstIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex,
                 path.utf8.index(after: slash) != path.utf8.endIndex
-            else { continue }
+            else { return }
             let top = Substring(path.utf8[..<slash])
-            if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { continue }
+            if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { return }
             names.insert(top)
         }
+        index.keys.forEach(note)
+        listedOnly.forEach(note)
         return names.map(String.init).sorted()
     }
 
     /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
     func isInstalled(_ venvPath: String) -> Bool {
-        ownListed.contains(key(venvPath))
+        let key = key(venvPath)
+        return index[key] != nil || listedOnly.contains(key)
             || others.map { $0.index.listedByOther(venvPath, than: $0.excluding) } == true
     }
 

@@ -71,14 +71,14 @@ public final class FileScanner {
     /// The state of every path, in the order given. `progress` is called from the worker threads
     /// after every file and every 16 MiB hashed.
     func observe(_ paths: [String], progress: @escaping @Sendable () -> Void) -> [FileState] {
-        observe(count: paths.count, path: { paths[$0] }, progress: progress)
+        Array(observe(count: paths.count, path: { paths[$0] }, progress: progress))
     }
 
     /// `observe(_:progress:)` of `count` paths made one at a time by `path` (on the worker threads),
     /// so that a large distribution's absolute paths are never all held at once.
     func observe(
         count: Int, path: @escaping @Sendable (Int) -> String, progress: @escaping @Sendable () -> Void
-    ) -> [FileState] {
+    ) -> ScanStates {
         let previous = cache?.load()
         let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
         let full = forceFullRehash || previous == nil || scansSinceFull >= fullRehashEvery
@@ -99,7 +99,7 @@ public final class FileScanner {
             // A cache that cannot be written costs only speed: the next scan hashes everything.
             try? cache.store(ScanCache.Contents(scansSinceFullRehash: full ? 0 : scansSinceFull, entries: entries))
         }
-        return job.states
+        return ScanStates(job: job)
     }
 
     /// The report of an earlier verification under `key`, when the periodic full rehash is not due
@@ -163,6 +163,15 @@ public final class FileScanner {
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
+}
+
+/// The states a scan observed, in the order of its paths, read in place from the scan's own
+/// storage rather than copied out (a large distribution has tens of thousands).
+struct ScanStates: RandomAccessCollection {
+    fileprivate let job: ScanJob
+    var startIndex: Int { 0 }
+    var endIndex: Int { job.count }
+    subscript(position: Int) -> FileState { job.state(at: position) }
 }
 
 /// One scan shared by its worker threads, and watched by the calling thread.
@@ -387,8 +396,9 @@ private final class ScanJob: @unchecked Sendable {
             group: info.st_gid)
     }
 
-    /// Read after `run` returns: every slot has been written under the lock by then.
-    var states: [FileState] { book.withLock { _ in Array(stateSlots) } }
+    /// Read after `run` returns: every slot has been written under the lock by then, and an
+    /// abandoned worker never writes one again.
+    func state(at index: Int) -> FileState { stateSlots[index] }
     var remembered: [ScanCache.Entry?] { book.withLock { _ in Array(entrySlots) } }
 
     func statistics(fullRehash: Bool) -> ScanStatistics {

@@ -26,10 +26,12 @@ final class PathResolver {
         Paths.isInside(resolveExistingPrefix(path), root: venvRoot)
     }
 
+    /// An empty value stands for "resolves to itself", the usual case, so that only directories
+    /// reached through a symlink cost a second string.
     private func resolveDirectory(_ directory: String) -> String {
-        if let resolved = directories[directory] { return resolved }
+        if let resolved = directories[directory] { return resolved.isEmpty ? directory : resolved }
         let resolved = resolveExistingPrefix(directory)
-        directories[directory] = resolved
+        directories[directory] = resolved == directory ? "" : resolved
         return resolved
     }
 }

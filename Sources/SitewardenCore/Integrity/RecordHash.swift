@@ -36,6 +36,12 @@ public struct RecordHash: Sendable, Equatable {
         }
     }
 
+    /// True for the form wheels write, which `init(sha256:)` makes again from the digest alone.
+    var isCanonicalSHA256: Bool {
+        if case .canonicalSHA256 = storage { return true }
+        return false
+    }
+
     /// The SHA-256 digest, when this is a sha256 hash that decodes.
     public var sha256: SHA256Digest? {
         switch storage {

@@ -13,6 +13,9 @@ public struct SHA256Digest: Sendable, Hashable, CustomStringConvertible {
         withUnsafeMutableBytes(of: &words) { _ = $0.copyBytes(from: bytes) }
     }
 
+    /// Thirty-two zero bytes: a placeholder where no digest is known.
+    static let zero = SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))!
+
     /// Parses 64 hex digits (either case).
     public init?(hex: String) {
         guard let bytes = Hex.decode(hex) else { return nil }
