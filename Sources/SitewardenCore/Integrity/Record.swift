@@ -1,3 +1,5 @@
+import Glibc
+
 /// One row of a dist-info RECORD file.
 public struct RecordEntry: Sendable, Equatable {
     /// The path as written: relative to site-packages (may climb out with `..`) or absolute.
@@ -43,6 +45,16 @@ public struct Record: Sendable, Equatable {
     static func forEachRow(_ bytes: [UInt8], _ body: (Result<RecordEntry, RecordProblem>) -> Void) {
         CSVReader.forEachRow(bytes) { body(entry(from: $0)) }
     }
+
+    /// `forEachRow(_:_:)` of the RECORD file at `path`, read piece by piece.
+    static func forEachRow(
+        ofFile path: String, _ body: (Result<RecordEntry, RecordProblem>) -> Void
+    ) throws(SystemError) {
+        try CSVReader.forEachRow(ofFile: path, limit: recordSizeLimit) { body(entry(from: $0)) }
+    }
+
+    /// Far beyond any real RECORD (tunely's is 1.6 KB, ansible's 2 MB).
+    static let recordSizeLimit = 64 << 20
 
     private static func entry(from row: CSVReader.Row) -> Result<RecordEntry, RecordProblem> {
         guard row.fields.count == 3 else {
@@ -92,61 +104,108 @@ enum CSVReader {
 
     /// The rows one at a time, none kept.
     static func forEachRow(_ bytes: [UInt8], _ body: (Row) -> Void) {
-        var fields = [String]()
-        var field = [UInt8]()
-        var inQuotes = false
-        var quotedFieldClosed = false
-        var line = 1
-        var rowLine = 1
-        var index = 0
+        var stream = Stream()
+        bytes.withUnsafeBufferPointer { stream.feed($0, body) }
+        stream.finish(body)
+    }
 
-        func endField() {
+    /// The rows of a file read 64 KiB at a time: a large RECORD (ansible's is 2 MB) is never held
+    /// whole. Throws what reading throws; the rows before the failure have been handed over.
+    static func forEachRow(ofFile path: String, limit: Int, _ body: (Row) -> Void) throws(SystemError) {
+        let file = try FileDescriptor.openRegularFile(path)
+        var stream = Stream()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var total = 0
+        while true {
+            let count = try file.read(into: &chunk)
+            if count == 0 { break }
+            total += count
+            guard total <= limit else {
+                throw SystemError("read", path, code: EFBIG, reason: "larger than \(limit) bytes")
+            }
+            chunk.withUnsafeBufferPointer { stream.feed(UnsafeBufferPointer(rebasing: $0[..<count]), body) }
+        }
+        stream.finish(body)
+    }
+
+    /// The reader's state between two pieces of input: a field, a quote or a line end may be cut
+    /// anywhere, so nothing looks ahead; what the next byte decides waits for it.
+    struct Stream {
+        private var fields = [String]()
+        private var field = [UInt8]()
+        private var inQuotes = false
+        /// A `"` inside a quoted field: the next byte says whether it was `""` or the closing quote.
+        private var quoteInQuotes = false
+        private var quotedFieldClosed = false
+        /// A `\r` ended a row: a `\n` right after it belongs to the same line end.
+        private var afterCarriageReturn = false
+        private var line = 1
+        private var rowLine = 1
+
+        mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Row) -> Void) {
+            for byte in bytes {
+                if afterCarriageReturn {
+                    afterCarriageReturn = false
+                    if byte == UInt8(ascii: "\n") { continue }
+                }
+                if quoteInQuotes {
+                    quoteInQuotes = false
+                    if byte == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        continue
+                    }
+                    inQuotes = false
+                    quotedFieldClosed = true
+                    // The byte after a closing quote is read as any unquoted byte, below.
+                } else if inQuotes {
+                    if byte == UInt8(ascii: "\"") {
+                        quoteInQuotes = true
+                    } else {
+                        if byte == UInt8(ascii: "\n") { line += 1 }
+                        field.append(byte)
+                    }
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: ","):
+                    endField()
+                case UInt8(ascii: "\""):
+                    // A quote opens a quoted field only at its start, as in Python's csv.
+                    if field.isEmpty && !quotedFieldClosed { inQuotes = true } else { field.append(byte) }
+                case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                    afterCarriageReturn = byte == UInt8(ascii: "\r")
+                    endRow(body)
+                    line += 1
+                    rowLine = line
+                default:
+                    field.append(byte)
+                }
+            }
+        }
+
+        /// Ends the input: a last row without a line end is a row.
+        mutating func finish(_ body: (Row) -> Void) {
+            if quoteInQuotes {
+                quoteInQuotes = false
+                inQuotes = false
+                quotedFieldClosed = true
+            }
+            if !field.isEmpty || !fields.isEmpty || inQuotes || quotedFieldClosed { endRow(body) }
+        }
+
+        private mutating func endField() {
             fields.append(String(decoding: field, as: UTF8.self))
             field.removeAll(keepingCapacity: true)
             quotedFieldClosed = false
         }
-        func endRow() {
+
+        private mutating func endRow(_ body: (Row) -> Void) {
+            let quoted = quotedFieldClosed || inQuotes
             endField()
-            // Python's csv yields [] for an empty line; RECORD readers skip those.
-            if !(fields.count == 1 && fields[0].isEmpty) { body(Row(fields: fields, line: rowLine)) }
+            // Python's csv yields [] for an empty line, which RECORD readers skip; a line holding
+            // only `""` is a row of one empty field.
+            if !(fields.count == 1 && fields[0].isEmpty && !quoted) { body(Row(fields: fields, line: rowLine)) }
             fields.removeAll(keepingCapacity: true)
         }
-
-        while index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            if inQuotes {
-                if byte == UInt8(ascii: "\"") {
-                    if index < bytes.count && bytes[index] == UInt8(ascii: "\"") {
-                        field.append(byte)
-                        index += 1
-                    } else {
-                        inQuotes = false
-                        quotedFieldClosed = true
-                    }
-                } else {
-                    if byte == UInt8(ascii: "\n") { line += 1 }
-                    field.append(byte)
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: ","):
-                endField()
-            case UInt8(ascii: "\""):
-                // A quote opens a quoted field only at its start, as in Python's csv.
-                if field.isEmpty && !quotedFieldClosed { inQuotes = true } else { field.append(byte) }
-            case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                if byte == UInt8(ascii: "\r") && index < bytes.count && bytes[index] == UInt8(ascii: "\n") {
-                    index += 1
-                }
-                endRow()
-                line += 1
-                rowLine = line
-            default:
-                field.append(byte)
-            }
-        }
-        if !field.isEmpty || !fields.isEmpty || inQuotes || quotedFieldClosed { endRow() }
     }
 }

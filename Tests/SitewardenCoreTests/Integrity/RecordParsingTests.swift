@@ -54,6 +54,14 @@ struct RecordParsingTests {
         #expect(record.problems[3].message == "empty path")
     }
 
+    /// Python's csv skips an empty line but reads `""` as a row of one empty field; such a row is
+    /// RECORD damage to report, not a blank line to pass over.
+    @Test func aLineOfTwoQuotesIsARowNotABlankLine() {
+        let record = parse("\"\"\ntunely/__init__.py,,\n")
+        #expect(record.problems == [RecordProblem(line: 1, message: "expected 3 fields, found 1")])
+        #expect(record.entries.map(\.path) == ["tunely/__init__.py"])
+    }
+
     @Test func emptyRecordHasNoEntriesAndNoProblems() {
         let record = parse("")
 
