@@ -10,8 +10,12 @@ public struct InstalledDistribution: Sendable {
     public var distInfoName: String
     /// The version from the dist-info directory name.
     public var version: String
-    /// RECORD's rows, or nil when the dist-info has no RECORD file.
+    /// RECORD's rows, or nil when the dist-info has no RECORD file or it was not parsed
+    /// (`recordUnparsed`).
     public var record: Record?
+    /// True when RECORD exists and opens but was left for the caller to read row by row
+    /// (`locate(…, parsingRecord: false)`): a verification streams a large RECORD instead.
+    public var recordUnparsed = false
     /// Other dist-info directories of the same distribution (an interrupted upgrade leaves them).
     public var otherDistInfos: [String] = []
 }
@@ -45,7 +49,7 @@ extension InstalledDistribution {
     /// Names compare the way packaging normalizes them: case-insensitive, runs of `-`, `_`, `.` equal.
     /// `lib64` is usually a symlink to `lib`; resolving both keeps one canonical site-packages.
     public static func locate(
-        distribution: String, version: String?, venv: String
+        distribution: String, version: String?, venv: String, parsingRecord: Bool = true
     ) throws(DistributionError) -> InstalledDistribution {
         let root: String
         do { root = try Paths.realPath(venv) } catch { throw .venvUnreadable(error) }
@@ -77,9 +81,16 @@ extension InstalledDistribution {
         }
 
         let recordPath = chosen.sitePackages + "/" + chosen.name + "/RECORD"
-        let record: Record?
+        var record: Record?
+        var unparsed = false
         do {
-            record = Record(parsing: try readWholeFile(recordPath))
+            if parsingRecord {
+                record = Record(parsing: try readWholeFile(recordPath))
+            } else {
+                // Opened now, so that an unreadable RECORD fails here as a parsed one would.
+                _ = try FileDescriptor.openRegularFile(recordPath)
+                unparsed = true
+            }
         } catch  where error.code == ENOENT {
             record = nil
         } catch {
@@ -88,8 +99,23 @@ extension InstalledDistribution {
         var installed = InstalledDistribution(
             venvRoot: root, sitePackages: chosen.sitePackages, distInfoName: chosen.name, version: chosen.version,
             record: record)
+        installed.recordUnparsed = unparsed
         installed.otherDistInfos = candidates.filter { $0.name != chosen.name }.map(\.name)
         return installed
+    }
+
+    /// The RECORD file of this dist-info.
+    var recordFile: String { sitePackages + "/" + distInfoName + "/RECORD" }
+
+    /// Each of RECORD's rows in order: the parsed ones, or read from the file row by row when it
+    /// was left unparsed. Nothing when there is no RECORD.
+    func forEachRecordRow(_ body: (Result<RecordEntry, RecordProblem>) -> Void) throws(DistributionError) {
+        if let record {
+            record.entries.forEach { body(.success($0)) }
+            record.problems.forEach { body(.failure($0)) }
+        } else if recordUnparsed {
+            do { try Record.forEachRow(ofFile: recordFile, body) } catch { throw .recordUnreadable(error) }
+        }
     }
 
     /// The total size of the RECORD files of every installed version of `distribution`.

@@ -225,42 +225,55 @@ struct Expectations {
         ignore.contains { Glob.matches($0, recordPath) }
     }
 
-    /// Adds RECORD's rows. Rows outside the venv are refused with a security warning; RECORD's own
-    /// row and hashless bytecode only mark the path as installed.
-    mutating func addRecord(_ installed: InstalledDistribution, report: inout VerificationReport) {
-        guard let record = installed.record else {
+    /// Adds RECORD's rows, read row by row when `installed` left RECORD unparsed, and notes each
+    /// in `hooks`. Rows outside the venv are refused with a security warning; RECORD's own row and
+    /// hashless bytecode only mark the path as installed. Throws when RECORD fails part way.
+    mutating func addRecord(
+        _ installed: InstalledDistribution, hooks: inout ImportHookEvidence, report: inout VerificationReport
+    ) throws(DistributionError) {
+        guard installed.record != nil || installed.recordUnparsed else {
             report.warn("\(installed.distInfoName) has no RECORD; verifying against the baseline only")
             return
         }
-        if record.entries.isEmpty {
-            report.warn("\(installed.distInfoName)/RECORD lists no files; verifying against the baseline only")
-        }
-        for problem in record.problems {
-            report.warn("\(installed.distInfoName)/RECORD \(problem)")
-        }
-        rows.reserveCapacity(record.entries.count)
-        index.reserveCapacity(record.entries.count)
-        for entry in record.entries {
+        // A RECORD row is about a hundred bytes: room for them all without growing twice over.
+        var info = stat()
+        let expected =
+            installed.record?.entries.count ?? (stat(installed.recordFile, &info) == 0 ? Int(info.st_size) / 90 : 0)
+        rows.reserveCapacity(expected)
+        index.reserveCapacity(expected)
+
+        var entries = 0
+        var problems = [RecordProblem]()
+        var outside = [String]()
+        let ownRecord = installed.distInfoName + "/RECORD"
+        try installed.forEachRecordRow { parsed in
+            guard case .success(let entry) = parsed else {
+                if case .failure(let problem) = parsed { problems.append(problem) }
+                return
+            }
+            entries += 1
+            hooks.note(entry.path)
             guard let absolute = Self.lexicallyConfined(entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
             else {
-                report.warn(Self.outsideWarning(entry.path))
-                continue
+                outside.append(Self.outsideWarning(entry.path))
+                return
             }
             let key = key(absolute: absolute, recordPath: entry.path)
-            guard !isIgnored(entry.path) else {
-                listedOnly.insert(key)
-                continue
-            }
             // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
             // interpreter rewrites those at will. Any other hashless row is held to existence and size.
-            if entry.hash == nil
-                && (entry.path == installed.distInfoName + "/RECORD" || entry.path.hasSuffix(".pyc"))
-            {
+            if isIgnored(entry.path) || (entry.hash == nil && (entry.path == ownRecord || entry.path.hasSuffix(".pyc"))) {
                 listedOnly.insert(key)
-                continue
+                return
             }
             setRecord(entry, row: row(key, recordPath: entry.path))
         }
+        if entries == 0 {
+            report.warn("\(installed.distInfoName)/RECORD lists no files; verifying against the baseline only")
+        }
+        for problem in problems {
+            report.warn("\(installed.distInfoName)/RECORD \(problem)")
+        }
+        outside.forEach { report.warn($0) }
     }
 
     mutating func addBaseline(_ manifest: BaselineManifest, report: inout VerificationReport) {

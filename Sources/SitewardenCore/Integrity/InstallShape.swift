@@ -49,7 +49,9 @@ extension Verifier {
     /// How the install shows it is editable, or nil: `direct_url.json` says
     /// `"dir_info": {"editable": true}`, or RECORD lists nothing but dist-info, `.pth` files and
     /// `__editable__` finder modules.
-    static func editableInstall(_ installed: InstalledDistribution) -> String? {
+    /// `importHooks` is what RECORD's rows showed as they were read; nil reads them from
+    /// `installed.record`.
+    static func editableInstall(_ installed: InstalledDistribution, importHooks: ImportHookEvidence? = nil) -> String? {
         let directURL = installed.sitePackages + "/" + installed.distInfoName + "/direct_url.json"
         if let bytes = try? FileDescriptor.readRegularFile(directURL, limit: 1 << 20),
             let parsed = try? JSONDecoder().decode(DirectURL.self, from: Data(bytes)),
@@ -57,15 +59,11 @@ extension Verifier {
         {
             return "direct_url.json: \((parsed.url ?? "?").printable)"
         }
-        guard let entries = installed.record?.entries, !entries.isEmpty else { return nil }
-        var hooks = 0
-        for entry in entries {
-            let name = Paths.lastComponent(of: entry.path)
-            if entry.path.hasPrefix(installed.distInfoName + "/") || entry.path.hasPrefix("../") { continue }
-            guard name.hasSuffix(".pth") || name.hasPrefix("__editable__") else { return nil }
-            hooks += 1
+        var evidence = importHooks ?? ImportHookEvidence(distInfoName: installed.distInfoName)
+        if importHooks == nil {
+            installed.record?.entries.forEach { evidence.note($0.path) }
         }
-        return hooks > 0 ? "RECORD lists only import hooks and dist-info" : nil
+        return evidence.onlyImportHooks ? "RECORD lists only import hooks and dist-info" : nil
     }
 
     /// The part of PEP 610's `direct_url.json` that marks an editable install.
@@ -81,4 +79,24 @@ extension Verifier {
             case dirInfo = "dir_info"
         }
     }
+}
+
+/// What RECORD's rows say about an editable install: besides the dist-info (and what lies
+/// outside site-packages), nothing but `.pth` files and `__editable__` finder modules.
+struct ImportHookEvidence {
+    let distInfoName: String
+    private(set) var hooks = 0
+    private(set) var otherFiles = false
+
+    init(distInfoName: String) {
+        self.distInfoName = distInfoName
+    }
+
+    mutating func note(_ recordPath: String) {
+        if recordPath.hasPrefix(distInfoName + "/") || recordPath.hasPrefix("../") { return }
+        let name = Paths.lastComponent(of: recordPath)
+        if name.hasSuffix(".pth") || name.hasPrefix("__editable__") { hooks += 1 } else { otherFiles = true }
+    }
+
+    var onlyImportHooks: Bool { hooks > 0 && !otherFiles }
 }

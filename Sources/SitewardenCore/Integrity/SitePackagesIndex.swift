@@ -41,12 +41,12 @@ final class SitePackagesIndex: Sendable {
     /// site-packages relative to the venv root and followed by `/`: what rows inside it leave out.
     private let sitePackagesPrefix: [UInt8]
     let sources: [Source]
-    /// Every row's venv path, back to back: one allocation instead of a string per row (a large
-    /// venv has tens of thousands), which kept a one-target check of such a venv at 20 MB more.
-    private let arena: [UInt8]
+    /// Every row's path, back to back: one allocation instead of a string per row (a large venv
+    /// has tens of thousands), which kept a one-target check of such a venv at 20 MB more.
+    private let arena: ByteArena
     private let rows: [Row]
 
-    private init(sitePackages: String, prefix: [UInt8], sources: [Source], arena: [UInt8], rows: [Row]) {
+    private init(sitePackages: String, prefix: [UInt8], sources: [Source], arena: ByteArena, rows: [Row]) {
         self.sitePackages = sitePackages
         sitePackagesPrefix = prefix
         self.sources = sources
@@ -160,13 +160,13 @@ final class SitePackagesIndex: Sendable {
     }
 
     private static func build(_ sources: [Source], sitePackages: String, venvRoot: String) -> SitePackagesIndex {
-        var arena = [UInt8]()
+        let arena = ByteArena()
         var rows = [Row]()
         let prefix = Array((Paths.relative(sitePackages, to: venvRoot) + "/").utf8)
         for (number, source) in sources.enumerated() where source.stamp != nil {
-            guard let bytes = try? readWholeFile(sitePackages + "/" + source.distInfo + "/RECORD") else { continue }
             var place = Int32(0)
-            Record.forEachRow(bytes) { row in
+            // A RECORD that cannot be read lists nothing here; its own target reports why.
+            try? Record.forEachRow(ofFile: sitePackages + "/" + source.distInfo + "/RECORD") { row in
                 // Places count the rows that parse, as `Record(parsing:).entries` does.
                 guard case .success(let entry) = row else { return }
                 defer { place += 1 }
@@ -183,7 +183,7 @@ final class SitePackagesIndex: Sendable {
                         Row(
                             offset: UInt32(arena.count), length: UInt32(kept.count) | (outside ? 0x8000_0000 : 0),
                             source: Int32(number), entry: place))
-                    arena += kept
+                    arena.append(kept)
                 }
             }
         }
@@ -195,8 +195,9 @@ final class SitePackagesIndex: Sendable {
             }
         }
         // Growth by doubling leaves up to half of each buffer unused, kept for as long as the index.
+        arena.trim()
         return SitePackagesIndex(
-            sitePackages: sitePackages, prefix: prefix, sources: sources, arena: exactly(arena), rows: exactly(rows))
+            sitePackages: sitePackages, prefix: prefix, sources: sources, arena: arena, rows: exactly(rows))
     }
 
     private static func exactly<Element>(_ elements: [Element]) -> [Element] {
@@ -204,5 +205,42 @@ final class SitePackagesIndex: Sendable {
         return [Element](unsafeUninitializedCapacity: elements.count) { buffer, initialized in
             initialized = buffer.initialize(fromContentsOf: elements)
         }
+    }
+}
+
+/// Bytes appended to one buffer grown with `realloc`, which moves a large buffer by remapping its
+/// pages instead of copying them: growing to a few MB never holds the old and the new copy at once,
+/// as an array's growth does.
+final class ByteArena: @unchecked Sendable {
+    private var base: UnsafeMutablePointer<UInt8>?
+    private(set) var count = 0
+    private var capacity = 0
+
+    deinit { free(base) }
+
+    /// Appends while the index is built, on one thread, before the arena is shared.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count > 0 else { return }
+        if count + bytes.count > capacity { grow(to: count + bytes.count) }
+        (base! + count).update(from: bytes.baseAddress!, count: bytes.count)
+        count += bytes.count
+    }
+
+    /// Gives back what growth reserved beyond the bytes held.
+    func trim() {
+        guard capacity > count, count > 0, let shrunk = realloc(base, count) else { return }
+        base = shrunk.assumingMemoryBound(to: UInt8.self)
+        capacity = count
+    }
+
+    func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    private func grow(to needed: Int) {
+        let wanted = max(needed, capacity * 2, 4096)
+        guard let grown = realloc(base, wanted) else { fatalError("out of memory growing an index to \(wanted) bytes") }
+        base = grown.assumingMemoryBound(to: UInt8.self)
+        capacity = wanted
     }
 }

@@ -164,15 +164,25 @@ public struct Verifier {
         let sitePackages =
             installed?.sitePackages ?? Paths.normalize(venvRoot + "/" + (manifest?.sitePackages ?? "."))
         var expectations = Expectations(venvRoot: venvRoot, sitePackages: sitePackages, ignore: policy.ignore)
-        let editable = installed.flatMap(Self.editableInstall)
+        var editable: String?
         if let installed {
+            var hooks = ImportHookEvidence(distInfoName: installed.distInfoName)
             if judgement.useRecord {
-                expectations.addRecord(installed, report: &report)
+                do {
+                    try expectations.addRecord(installed, hooks: &hooks, report: &report)
+                } catch {
+                    report.failure = "\(error)"
+                    return (report, nil)
+                }
             } else {
                 report.warn(
                     "\(installed.distInfoName)/RECORD is not used: \(manifest?.version ?? "?") is pinned, and the "
                         + "baseline judges")
+                try? installed.forEachRecordRow { row in
+                    if case .success(let entry) = row { hooks.note(entry.path) }
+                }
             }
+            editable = Self.editableInstall(installed, importHooks: hooks)
         }
         // The expectations hold what they need of RECORD's rows; a large RECORD is not kept twice.
         installed?.record = nil
@@ -285,15 +295,17 @@ public struct Verifier {
     private func locate(preferring baselineVersion: String?) throws(DistributionError) -> InstalledDistribution {
         let wanted = version ?? baselineVersion
         do {
-            return try InstalledDistribution.locate(distribution: distribution, version: wanted, venv: venv)
+            return try InstalledDistribution.locate(
+                distribution: distribution, version: wanted, venv: venv, parsingRecord: false)
         } catch {
             guard case .versionNotInstalled(_, _, let found) = error else { throw error }
             if let baselineVersion, baselineVersion != wanted, found.contains(baselineVersion) {
                 return try InstalledDistribution.locate(
-                    distribution: distribution, version: baselineVersion, venv: venv)
+                    distribution: distribution, version: baselineVersion, venv: venv, parsingRecord: false)
             }
             guard found.count == 1 else { throw error }
-            return try InstalledDistribution.locate(distribution: distribution, version: found[0], venv: venv)
+            return try InstalledDistribution.locate(
+                distribution: distribution, version: found[0], venv: venv, parsingRecord: false)
         }
     }
 
