@@ -235,10 +235,8 @@ struct Expectations {
             report.warn("\(installed.distInfoName) has no RECORD; verifying against the baseline only")
             return
         }
-        // A RECORD row is about a hundred bytes: room for them all without growing twice over.
-        var info = stat()
-        let expected =
-            installed.record?.entries.count ?? (stat(installed.recordFile, &info) == 0 ? Int(info.st_size) / 90 : 0)
+        // Room for every row up front: growing tens of thousands of rows holds two copies at once.
+        let expected = installed.record?.entries.count ?? Record.rowCountBound(ofFile: installed.recordFile)
         rows.reserveCapacity(expected)
         index.reserveCapacity(expected)
 
@@ -261,7 +259,8 @@ struct Expectations {
             let key = key(absolute: absolute, recordPath: entry.path)
             // RECORD cannot hash itself, and pip lists compiled bytecode without a hash: the
             // interpreter rewrites those at will. Any other hashless row is held to existence and size.
-            if isIgnored(entry.path) || (entry.hash == nil && (entry.path == ownRecord || entry.path.hasSuffix(".pyc"))) {
+            if isIgnored(entry.path) || (entry.hash == nil && (entry.path == ownRecord || entry.path.hasSuffix(".pyc")))
+            {
                 listedOnly.insert(key)
                 return
             }

@@ -10,8 +10,13 @@ import Synchronization
 /// while the site-packages listing and every RECORD's stamp (size, mtime, ctime, inode, device)
 /// are what they were, the same trust the scan cache places in a file's stamp.
 ///
-/// Hashes are not kept: a row is named by its RECORD and its place there, and read again in the
-/// rare case it is needed (a path two distributions share, or one the baseline expects).
+/// A path is kept as its 64-bit fingerprint (Swift's `Hasher`, SipHash keyed with a seed chosen
+/// at random for each process), not its bytes: 8 bytes instead of about 100 for each of a large
+/// venv's tens of thousands of rows. Two paths share a fingerprint with a chance of one in 2⁶⁴
+/// per pair, and the random key leaves no way to make a file name that collides on purpose.
+/// Hashes are not kept either: a row is named by its RECORD and its place there, and read again
+/// (its path checked against the one asked for) in the rare case it is needed: a path two
+/// distributions share, or one the baseline expects.
 final class SitePackagesIndex: Sendable {
     /// One dist-info directory and the stamp of its RECORD when it was read (nil: no RECORD).
     struct Source: Sendable, Equatable {
@@ -21,36 +26,24 @@ final class SitePackagesIndex: Sendable {
         var stamp: FileStamp?
     }
 
-    /// A row: where its path lies in `arena`, which source's RECORD, and its place among that
-    /// RECORD's parsed entries. A path inside site-packages is kept relative to it (the venv path
-    /// less `lib/python3.x/site-packages/`, which every row would repeat); one elsewhere in the
-    /// venv (`bin/…`) as its venv path, marked `outside`. Rows are sorted by those two keys, then by
-    /// source and place, so the rows of one path are adjacent and in listing order.
+    /// A row: its venv path's fingerprint, which source's RECORD, and its place among that
+    /// RECORD's parsed entries. Rows are sorted by fingerprint, then by source and place, so the
+    /// rows of one path are adjacent and in listing order.
     private struct Row: Sendable {
-        var offset: UInt32
-        var length: UInt32
+        var fingerprint: UInt64
         var source: Int32
         var entry: Int32
-
-        /// The top bit of `length`.
-        var outside: Bool { length & 0x8000_0000 != 0 }
-        var byteCount: Int { Int(length & 0x7fff_ffff) }
     }
 
     let sitePackages: String
-    /// site-packages relative to the venv root and followed by `/`: what rows inside it leave out.
-    private let sitePackagesPrefix: [UInt8]
+    let venvRoot: String
     let sources: [Source]
-    /// Every row's path, back to back: one allocation instead of a string per row (a large venv
-    /// has tens of thousands), which kept a one-target check of such a venv at 20 MB more.
-    private let arena: ByteArena
     private let rows: [Row]
 
-    private init(sitePackages: String, prefix: [UInt8], sources: [Source], arena: ByteArena, rows: [Row]) {
+    private init(sitePackages: String, venvRoot: String, sources: [Source], rows: [Row]) {
         self.sitePackages = sitePackages
-        sitePackagesPrefix = prefix
+        self.venvRoot = venvRoot
         self.sources = sources
-        self.arena = arena
         self.rows = rows
     }
 
@@ -64,64 +57,43 @@ final class SitePackagesIndex: Sendable {
         rows(listing: venvPath).compactMap { row in
             let source = sources[Int(row.source)]
             guard source.distribution != distribution else { return nil }
-            return (source.distInfo, hash(of: row))
+            return (source.distInfo, hash(of: row, venvPath: venvPath))
         }
     }
 
-    /// The rows whose path is `venvPath`, found by binary search.
+    /// The rows whose path has `venvPath`'s fingerprint, found by binary search.
     private func rows(listing venvPath: String) -> ArraySlice<Row> {
-        var venvPath = venvPath
-        return venvPath.withUTF8 { venvPath in
-            let outside = !venvPath.starts(with: sitePackagesPrefix)
-            let key = outside ? venvPath : UnsafeBufferPointer(rebasing: venvPath[sitePackagesPrefix.count...])
-            return arena.withUnsafeBufferPointer { arena in
-                var low = 0
-                var high = rows.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if Self.compare(rows[middle], key, outside: outside, in: arena) < 0 {
-                        low = middle + 1
-                    } else {
-                        high = middle
-                    }
-                }
-                var end = low
-                while end < rows.count && Self.compare(rows[end], key, outside: outside, in: arena) == 0 { end += 1 }
-                return rows[low..<end]
-            }
+        let fingerprint = Self.fingerprint(venvPath)
+        var low = 0
+        var high = rows.count
+        while low < high {
+            let middle = (low + high) / 2
+            if rows[middle].fingerprint < fingerprint { low = middle + 1 } else { high = middle }
         }
+        var end = low
+        while end < rows.count && rows[end].fingerprint == fingerprint { end += 1 }
+        return rows[low..<end]
     }
 
-    /// The order of a row's path against `key` (of the kind `outside` says): rows inside
-    /// site-packages first, then bytewise.
-    private static func compare(
-        _ row: Row, _ key: UnsafeBufferPointer<UInt8>, outside: Bool, in arena: UnsafeBufferPointer<UInt8>
-    ) -> Int {
-        guard row.outside == outside else { return row.outside ? 1 : -1 }
-        return compare(bytes(of: row, in: arena), key)
+    private static func fingerprint(_ venvPath: String) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(venvPath)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
     }
 
-    private static func bytes(of row: Row, in arena: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(rebasing: arena[Int(row.offset)..<Int(row.offset) + row.byteCount])
-    }
-
-    private static func compare(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
-        let common = min(left.count, right.count)
-        if common > 0 {
-            let order = memcmp(left.baseAddress!, right.baseAddress!, common)
-            if order != 0 { return Int(order) }
-        }
-        return left.count - right.count
-    }
-
-    /// A row's hash, from its RECORD read again; nil when the RECORD changed since (the row is
-    /// then no longer the one indexed, and the next verification rebuilds the index).
-    private func hash(of row: Row) -> RecordHash? {
+    /// A row's hash, from its RECORD read again; nil when that row is no longer one of
+    /// `venvPath` (the RECORD changed since, and the next verification rebuilds the index).
+    private func hash(of row: Row, venvPath: String) -> RecordHash? {
         let source = sources[Int(row.source)]
         guard let bytes = try? readWholeFile(sitePackages + "/" + source.distInfo + "/RECORD") else { return nil }
         let entries = Record(parsing: bytes).entries
         guard Int(row.entry) < entries.count else { return nil }
-        return entries[Int(row.entry)].hash
+        let entry = entries[Int(row.entry)]
+        guard
+            let absolute = Expectations.lexicallyConfined(entry.path, sitePackages: sitePackages, venvRoot: venvRoot),
+            Paths.relative(absolute, to: venvRoot) == venvPath
+        else { return nil }
+        return entry.hash
     }
 
     // MARK: Building and reuse
@@ -160,9 +132,7 @@ final class SitePackagesIndex: Sendable {
     }
 
     private static func build(_ sources: [Source], sitePackages: String, venvRoot: String) -> SitePackagesIndex {
-        let arena = ByteArena()
         var rows = [Row]()
-        let prefix = Array((Paths.relative(sitePackages, to: venvRoot) + "/").utf8)
         for (number, source) in sources.enumerated() where source.stamp != nil {
             var place = Int32(0)
             // A RECORD that cannot be read lists nothing here; its own target reports why.
@@ -174,30 +144,13 @@ final class SitePackagesIndex: Sendable {
                     let absolute = Expectations.lexicallyConfined(
                         entry.path, sitePackages: sitePackages, venvRoot: venvRoot)
                 else { return }
-                var venvPath = Paths.relative(absolute, to: venvRoot)
-                venvPath.withUTF8 { venvPath in
-                    let outside = !venvPath.starts(with: prefix)
-                    let kept = outside ? venvPath : UnsafeBufferPointer(rebasing: venvPath[prefix.count...])
-                    guard arena.count + kept.count <= Int(UInt32.max), kept.count < 0x8000_0000 else { return }
-                    rows.append(
-                        Row(
-                            offset: UInt32(arena.count), length: UInt32(kept.count) | (outside ? 0x8000_0000 : 0),
-                            source: Int32(number), entry: place))
-                    arena.append(kept)
-                }
+                let fingerprint = fingerprint(Paths.relative(absolute, to: venvRoot))
+                rows.append(Row(fingerprint: fingerprint, source: Int32(number), entry: place))
             }
         }
-        arena.withUnsafeBufferPointer { arena in
-            rows.sort { left, right in
-                if left.outside != right.outside { return !left.outside }
-                let order = compare(bytes(of: left, in: arena), bytes(of: right, in: arena))
-                return order != 0 ? order < 0 : (left.source, left.entry) < (right.source, right.entry)
-            }
-        }
-        // Growth by doubling leaves up to half of each buffer unused, kept for as long as the index.
-        arena.trim()
-        return SitePackagesIndex(
-            sitePackages: sitePackages, prefix: prefix, sources: sources, arena: arena, rows: exactly(rows))
+        rows.sort { ($0.fingerprint, $0.source, $0.entry) < ($1.fingerprint, $1.source, $1.entry) }
+        // Growth by doubling leaves up to half of the buffer unused, kept for as long as the index.
+        return SitePackagesIndex(sitePackages: sitePackages, venvRoot: venvRoot, sources: sources, rows: exactly(rows))
     }
 
     private static func exactly<Element>(_ elements: [Element]) -> [Element] {
@@ -205,42 +158,5 @@ final class SitePackagesIndex: Sendable {
         return [Element](unsafeUninitializedCapacity: elements.count) { buffer, initialized in
             initialized = buffer.initialize(fromContentsOf: elements)
         }
-    }
-}
-
-/// Bytes appended to one buffer grown with `realloc`, which moves a large buffer by remapping its
-/// pages instead of copying them: growing to a few MB never holds the old and the new copy at once,
-/// as an array's growth does.
-final class ByteArena: @unchecked Sendable {
-    private var base: UnsafeMutablePointer<UInt8>?
-    private(set) var count = 0
-    private var capacity = 0
-
-    deinit { free(base) }
-
-    /// Appends while the index is built, on one thread, before the arena is shared.
-    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard bytes.count > 0 else { return }
-        if count + bytes.count > capacity { grow(to: count + bytes.count) }
-        (base! + count).update(from: bytes.baseAddress!, count: bytes.count)
-        count += bytes.count
-    }
-
-    /// Gives back what growth reserved beyond the bytes held.
-    func trim() {
-        guard capacity > count, count > 0, let shrunk = realloc(base, count) else { return }
-        base = shrunk.assumingMemoryBound(to: UInt8.self)
-        capacity = count
-    }
-
-    func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        try body(UnsafeBufferPointer(start: base, count: count))
-    }
-
-    private func grow(to needed: Int) {
-        let wanted = max(needed, capacity * 2, 4096)
-        guard let grown = realloc(base, wanted) else { fatalError("out of memory growing an index to \(wanted) bytes") }
-        base = grown.assumingMemoryBound(to: UInt8.self)
-        capacity = wanted
     }
 }

@@ -50,6 +50,32 @@ struct ScanEngineTests {
         #expect(index.rows(for: shared, otherThan: "gamma").count == 2)
     }
 
+    /// The index names a row by its place in its RECORD; read again after the RECORD was rewritten
+    /// (before the next verification rebuilds the index), that place may hold another path, whose
+    /// hash must not be taken for this one's.
+    @Test func aRowReadAgainFromARewrittenRecordIsCheckedToBeTheSamePath() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let bytes: [UInt8] = Array("# namespace\n".utf8)
+        for name in ["alpha", "beta"] {
+            try SmallDistribution(name: name, version: "1.0", files: [("shared/__init__.py", bytes)])
+                .install(into: scratch.sitePackages)
+        }
+        let venvRoot = try Paths.realPath(scratch.venv)
+        let sitePackages = try Paths.realPath(scratch.sitePackages)
+        let shared = Paths.relative(sitePackages + "/shared/__init__.py", to: venvRoot)
+        let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        try #require(index.rows(for: shared, otherThan: "alpha").first?.hash != nil)
+
+        let record = scratch.sitePackages + "/beta-1.0.dist-info/RECORD"
+        let other = "other/module.py,\(SmallDistribution.canonicalHash([1, 2, 3])),3\n"
+        try Files.create(
+            record, Array((other + (try String(contentsOfFile: record, encoding: .utf8))).utf8), mode: 0o644)
+
+        let rows = index.rows(for: shared, otherThan: "alpha")
+        #expect(rows.map(\.distInfo) == ["beta-1.0.dist-info"])
+        #expect(rows.first.map { $0.hash == nil } == true)
+    }
+
     @Test func aWorkerStuckOnOneFileIsGivenUpAndTheRestAreStillObserved() throws {
         let scratch = try RealTunely.scratchVenv()
         let paths = try FileManager.default.subpathsOfDirectory(atPath: scratch.sitePackages + "/tunely")
