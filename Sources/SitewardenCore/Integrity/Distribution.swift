@@ -111,8 +111,8 @@ extension InstalledDistribution {
     /// was left unparsed. Nothing when there is no RECORD.
     func forEachRecordRow(_ body: (Result<RecordEntry, RecordProblem>) -> Void) throws(DistributionError) {
         if let record {
-            record.entries.forEach { body(.success($0)) }
-            record.problems.forEach { body(.failure($0)) }
+            for entry in record.entries { body(.success(entry)) }
+            for problem in record.problems { body(.failure(problem)) }
         } else if recordUnparsed {
             do { try Record.forEachRow(ofFile: recordFile, body) } catch { throw .recordUnreadable(error) }
         }

@@ -272,7 +272,7 @@ struct Expectations {
         for problem in problems {
             report.warn("\(installed.distInfoName)/RECORD \(problem)")
         }
-        outside.forEach { report.warn($0) }
+        for warning in outside { report.warn(warning) }
     }
 
     mutating func addBaseline(_ manifest: BaselineManifest, report: inout VerificationReport) {

@@ -61,7 +61,7 @@ extension Verifier {
         }
         var evidence = importHooks ?? ImportHookEvidence(distInfoName: installed.distInfoName)
         if importHooks == nil {
-            installed.record?.entries.forEach { evidence.note($0.path) }
+            for entry in installed.record?.entries ?? [] { evidence.note(entry.path) }
         }
         return evidence.onlyImportHooks ? "RECORD lists only import hooks and dist-info" : nil
     }
