@@ -5,9 +5,9 @@ extension Verifier {
     /// lists: `.py` and `.so` files, and bytecode Python would load without a source (a `.pyc`
     /// outside `__pycache__`). Interpreter-written `__pycache__` bytecode of an existing source is
     /// normal; bytecode whose source is gone is extra. Paths matching `ignore` are exempt.
-    /// `walked` receives every directory listed, whose entries the outcome rests on.
+    /// `walked`, when given, receives every directory listed, whose entries the outcome rests on.
     func extraFiles(
-        _ expectations: Expectations, baselineUsed: Bool, walked: inout [String],
+        _ expectations: Expectations, baselineUsed: Bool, walked: inout [String]?,
         progress: @escaping @Sendable () -> Void
     ) -> [FileDrift] {
         // Judged as found: a large package has tens of thousands of files, nearly all installed.
@@ -41,11 +41,11 @@ extension Verifier {
 
     /// Walks `directory` without following symlinks, handing each importable file to `found` (absolute paths).
     private func collectImportable(
-        in directory: String, depth: Int, walked: inout [String], found: (String) -> Void
+        in directory: String, depth: Int, walked: inout [String]?, found: (String) -> Void
     ) {
         // Real packages nest a handful of levels; the bound only stops a pathological tree.
         guard depth < 64 else { return }
-        walked.append(directory)
+        walked?.append(directory)
         let inPycache = Paths.lastComponent(of: directory) == "__pycache__"
         for (name, type) in directoryEntriesWithTypes(directory) {
             let path = directory + "/" + name

@@ -57,7 +57,7 @@ struct FileStamp: Sendable, Equatable {
 ///
 /// Files are opened with `O_NOFOLLOW`: a package file replaced by a symlink is reported, not followed.
 final class FileHasher {
-    static let bufferSize = 256 * 1024
+    static let bufferSize = 64 * 1024
     /// `O_NOATIME`, which Swift's Glibc module leaves out (it is behind `_GNU_SOURCE`); this is its
     /// value on x86-64 and arm64.
     private static let noAtimeFlag: Int32 = 0o1_000_000

@@ -205,38 +205,45 @@ public struct Verifier {
         let everyExpected = order
         refuseVenvDirectoriesLeadingOut(&expectations, order: order, report: &report)
         order.removeAll { expectations.isRemoved(row: $0) }
-        let resolver = PathResolver()
-        let confined = order.filter { resolver.resolvesInside(expectations.absolutePath(row: $0), venvRoot: venvRoot) }
-        let states = scanner.observe(
-            count: confined.count, path: { [expectations] in expectations.absolutePath(row: confined[$0]) },
-            progress: progress)
+        // The scan's states and the resolver's directories go once the files are classified: the
+        // extra-file walk below is the other half of a large distribution's peak.
+        do {
+            let resolver = PathResolver()
+            let confined = order.filter {
+                resolver.resolvesInside(expectations.absolutePath(row: $0), venvRoot: venvRoot)
+            }
+            let states = scanner.observe(
+                count: confined.count, path: { [expectations] in expectations.absolutePath(row: confined[$0]) },
+                progress: progress)
 
-        // `confined` is `order` less the paths leading out: walked side by side, no lookup table.
-        var next = 0
-        for row in order {
-            var state: FileState?
-            if next < confined.count, confined[next] == row {
-                state = states[next]
-                next += 1
-            }
-            let expectation = expectations.expectation(row: row)
-            let venvPath = expectations.venvPath(row: row)
-            // Hashed while being written: neither drift nor clean yet, and never restored this cycle.
-            if case .unstable = state {
-                report.unstable.append(venvPath)
-                report.warnings.append(
-                    "\(expectation.recordPath.printable): changed while being hashed; re-checked next cycle")
-                continue
-            }
-            report.filesChecked += 1
-            if let drift = classify(
-                expectation, venvPath: venvPath, absolutePath: expectations.absolutePath(row: row), state: state,
-                report: &report)
-            {
-                report.drifts.append(drift)
+            // `confined` is `order` less the paths leading out: walked side by side, no lookup table.
+            var next = 0
+            for row in order {
+                var state: FileState?
+                if next < confined.count, confined[next] == row {
+                    state = states[next]
+                    next += 1
+                }
+                let expectation = expectations.expectation(row: row)
+                let venvPath = expectations.venvPath(row: row)
+                // Hashed while being written: neither drift nor clean yet, and never restored this cycle.
+                if case .unstable = state {
+                    report.unstable.append(venvPath)
+                    report.warnings.append(
+                        "\(expectation.recordPath.printable): changed while being hashed; re-checked next cycle")
+                    continue
+                }
+                report.filesChecked += 1
+                if let drift = classify(
+                    expectation, venvPath: venvPath, absolutePath: expectations.absolutePath(row: row), state: state,
+                    report: &report)
+                {
+                    report.drifts.append(drift)
+                }
             }
         }
-        var walked = [String]()
+        // Only a scanner that keeps a cache keeps a snapshot, which rests on the directories walked.
+        var walked: [String]? = scanner.cache != nil ? [] : nil
         report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, walked: &walked, progress: progress)
         report.drifts.sort { $0.venvPath < $1.venvPath }
         inspectInstallShape(installed, editable: editable, expectations: expectations, report: &report)
@@ -244,7 +251,7 @@ public struct Verifier {
         guard scanner.cache != nil, report.drifts.isEmpty, report.unstable.isEmpty else { return (report, nil) }
         let inputs = snapshotInputs(
             installed: installed, venvRoot: venvRoot, sitePackages: sitePackages,
-            expected: everyExpected.map(expectations.absolutePath(row:)), walked: walked)
+            expected: everyExpected.map(expectations.absolutePath(row:)), walked: walked ?? [])
         return (report, (venvRoot, inputs))
     }
 

@@ -15,6 +15,8 @@ public final class ProbeSession {
     public init() {}
 
     public func run(_ requests: [ProbeRequest], progress: () -> Void = {}) -> [ProbeResult] {
+        // A target without routes sets up no libcurl at all.
+        guard !requests.isEmpty else { return [] }
         var results = [ProbeResult?](repeating: nil, count: requests.count)
         var active: [Transfer] = []
         let multi: CurlMulti
