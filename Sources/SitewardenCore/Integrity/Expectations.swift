@@ -28,7 +28,9 @@ struct Expectations {
     /// `sitePackagesInVenv` and `/`: what a `Key` inside site-packages leaves out.
     private let insidePrefix: String
     private var rows: [Row] = []
-    private var index: [Key: Int32] = [:]
+    /// Row positions by key path: one index for each kind of key, so that a key is a plain string.
+    private var insideIndex: [String: Int32] = [:]
+    private var outsideIndex: [String: Int32] = [:]
     /// The baseline's files, which rows refer to by position (the manifest's own array, not a copy).
     private var baselineFiles: [BaselineFile] = []
     /// Paths the watched distribution's RECORD or baseline names that have no row here (ignored,
@@ -37,6 +39,10 @@ struct Expectations {
     /// RECORD rows kept whole because their compact form in `Row` cannot say them (a hash other
     /// than canonical sha256, or a path spelled unlike the expectation's), by row position.
     private var unusualRecords: [Int32: RecordEntry] = [:]
+    /// The rare fields, by row position: a path as RECORD or the baseline spells it when that is
+    /// not the key itself, and the other distributions listing the same path.
+    private var spelledRecordPaths: [Int32: String] = [:]
+    private var sharers: [Int32: [(distInfo: String, hash: RecordHash?)]] = [:]
     /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
     private var others: (index: SitePackagesIndex, excluding: String)?
 
@@ -50,15 +56,19 @@ struct Expectations {
     /// its RECORD row as the digest, size and line of the usual canonical sha256 row (or in
     /// `unusualRecords`): a large distribution has tens of thousands.
     private struct Row {
-        var key: Key
-        var recordPath: String
+        /// `Key.path`; `inside` is `Key.inside`.
+        var path: String
         var digest = SHA256Digest.zero
         var size: Int64 = -1
         var line: Int32 = 0
         var baseline: Int32 = -1
+        var inside: Bool
         var record = RecordKind.none
         var removed = false
-        var sharedWith: [(distInfo: String, hash: RecordHash?)] = []
+        /// The record path is `path` itself (else it is in `spelledRecordPaths`).
+        var recordPathIsKey = true
+
+        var key: Key { Key(inside: inside, path: path) }
     }
 
     private enum RecordKind: UInt8 {
@@ -73,7 +83,11 @@ struct Expectations {
         insidePrefix = sitePackagesInVenv + "/"
     }
 
-    var isEmpty: Bool { index.isEmpty }
+    var isEmpty: Bool { insideIndex.isEmpty && outsideIndex.isEmpty }
+
+    private func position(of key: Key) -> Int32? {
+        key.inside ? insideIndex[key.path] : outsideIndex[key.path]
+    }
 
     /// The key of a venv-relative path.
     func key(_ venvPath: String) -> Key {
@@ -96,7 +110,7 @@ struct Expectations {
     func absolutePath(of venvPath: String) -> String { venvRoot + "/" + venvPath }
 
     subscript(venvPath: String) -> Expectation? {
-        index[key(venvPath)].map { expectation(row: Int($0)) }
+        position(of: key(venvPath)).map { expectation(row: Int($0)) }
     }
 
     /// The expectations, ordered by venv-relative path, as positions for `expectation(row:)`,
@@ -106,12 +120,11 @@ struct Expectations {
         // must picture a venv-relative path is made once per row, not per comparison of a sort.
         var inside = [Int32]()
         var outside = [Int32]()
-        for position in index.values {
-            if rows[Int(position)].key.inside { inside.append(position) } else { outside.append(position) }
-        }
+        inside.append(contentsOf: insideIndex.values)
+        outside.append(contentsOf: outsideIndex.values)
         rows.withUnsafeBufferPointer { rows in
-            inside.sort { Self.bytesPrecede(rows[Int($0)].key.path, rows[Int($1)].key.path) }
-            outside.sort { Self.bytesPrecede(rows[Int($0)].key.path, rows[Int($1)].key.path) }
+            inside.sort { Self.bytesPrecede(rows[Int($0)].path, rows[Int($1)].path) }
+            outside.sort { Self.bytesPrecede(rows[Int($0)].path, rows[Int($1)].path) }
         }
         var order = [Int32]()
         order.reserveCapacity(inside.count + outside.count)
@@ -152,29 +165,36 @@ struct Expectations {
     func venvPath(row: Int32) -> String { venvPath(rows[Int(row)].key) }
     func absolutePath(row: Int32) -> String { absolutePath(rows[Int(row)].key) }
     /// True for a path inside site-packages.
-    func isInSitePackages(row: Int32) -> Bool { rows[Int(row)].key.inside }
+    func isInSitePackages(row: Int32) -> Bool { rows[Int(row)].inside }
+
+    private func recordPath(row position: Int) -> String {
+        rows[position].recordPathIsKey ? rows[position].path : spelledRecordPaths[Int32(position)]!
+    }
 
     private func expectation(row position: Int) -> Expectation {
         let row = rows[position]
+        let recordPath = recordPath(row: position)
         let record: RecordEntry?
         switch row.record {
         case .none: record = nil
         case .unusual: record = unusualRecords[Int32(position)]
         case .hashless, .sha256:
             record = RecordEntry(
-                path: row.recordPath, hash: row.record == .sha256 ? RecordHash(sha256: row.digest) : nil,
+                path: recordPath, hash: row.record == .sha256 ? RecordHash(sha256: row.digest) : nil,
                 size: row.size >= 0 ? Int(row.size) : nil, line: Int(row.line))
         }
         return Expectation(
-            recordPath: row.recordPath, record: record,
-            baseline: row.baseline >= 0 ? baselineFiles[Int(row.baseline)] : nil, sharedWith: row.sharedWith)
+            recordPath: recordPath, record: record,
+            baseline: row.baseline >= 0 ? baselineFiles[Int(row.baseline)] : nil,
+            sharedWith: sharers[Int32(position)] ?? [])
     }
 
     /// Drops one expectation: its path is neither verified nor restored.
     mutating func remove(row: Int32) {
         rows[Int(row)].removed = true
-        listedOnly.insert(rows[Int(row)].key)
-        index[rows[Int(row)].key] = nil
+        let key = rows[Int(row)].key
+        listedOnly.insert(key)
+        if key.inside { insideIndex[key.path] = nil } else { outsideIndex[key.path] = nil }
     }
 
     func isRemoved(row: Int32) -> Bool { rows[Int(row)].removed }
@@ -198,7 +218,7 @@ struct Expectations {
     /// Keeps `entry` as row `position`'s RECORD row, compactly when it is the usual kind.
     private mutating func setRecord(_ entry: RecordEntry, row position: Int) {
         let digest = entry.hash?.isCanonicalSHA256 == true ? entry.hash?.sha256 : nil
-        guard entry.path == rows[position].recordPath, entry.line <= Int32.max,
+        guard entry.path == recordPath(row: position), entry.line <= Int32.max,
             entry.hash == nil || digest != nil
         else {
             rows[position].record = .unusual
@@ -214,10 +234,12 @@ struct Expectations {
 
     /// The row for `key`, added when there is none yet.
     private mutating func row(_ key: Key, recordPath: String) -> Int {
-        if let existing = index[key] { return Int(existing) }
-        rows.append(Row(key: key, recordPath: recordPath))
-        index[key] = Int32(rows.count - 1)
-        return rows.count - 1
+        if let existing = position(of: key) { return Int(existing) }
+        let position = Int32(rows.count)
+        rows.append(Row(path: key.path, inside: key.inside, recordPathIsKey: recordPath == key.path))
+        if recordPath != key.path { spelledRecordPaths[position] = recordPath }
+        if key.inside { insideIndex[key.path] = position } else { outsideIndex[key.path] = position }
+        return Int(position)
     }
 
     /// True when the path (as RECORD writes it) matches one of the target's `ignore` globs.
@@ -238,7 +260,7 @@ struct Expectations {
         // Room for every row up front: growing tens of thousands of rows holds two copies at once.
         let expected = installed.record?.entries.count ?? Record.rowCountBound(ofFile: installed.recordFile)
         rows.reserveCapacity(expected)
-        index.reserveCapacity(expected)
+        insideIndex.reserveCapacity(expected)
 
         var entries = 0
         var problems = [RecordProblem]()
@@ -302,10 +324,10 @@ struct Expectations {
     mutating func addOtherDistributions(excluding sameDistribution: String) {
         let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
         others = (index, sameDistribution)
-        for (key, row) in self.index {
-            let venvPath = venvPath(key)
+        for position in insideIndex.values.map({ $0 }) + outsideIndex.values.map({ $0 }) {
+            let venvPath = venvPath(row: position)
             if index.listedByOther(venvPath, than: sameDistribution) {
-                rows[Int(row)].sharedWith = index.rows(for: venvPath, otherThan: sameDistribution)
+                sharers[position] = index.rows(for: venvPath, otherThan: sameDistribution)
             }
         }
     }
@@ -325,15 +347,15 @@ struct Expectations {
             if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { return }
             names.insert(top)
         }
-        index.keys.forEach(note)
-        listedOnly.forEach(note)
+        for path in insideIndex.keys { note(Key(inside: true, path: path)) }
+        for key in listedOnly { note(key) }
         return names.map(String.init).sorted()
     }
 
     /// True when some distribution's RECORD, or the baseline, names the path: somebody installed it.
     func isInstalled(_ venvPath: String) -> Bool {
         let key = key(venvPath)
-        return index[key] != nil || listedOnly.contains(key)
+        return position(of: key) != nil || listedOnly.contains(key)
             || others.map { $0.index.listedByOther(venvPath, than: $0.excluding) } == true
     }
 
