@@ -94,7 +94,7 @@ public struct CheckCommand {
     static func verifyAll(_ monitors: [TargetMonitor], threads: Int) -> [VerificationReport] {
         let threads = min(threads, monitors.count)
         guard threads > 1 else { return monitors.map { $0.verify() } }
-        let order = monitors.indices.map { ($0, monitors[$0].verifier.workEstimate) }
+        let order = monitors.indices.map { ($0, monitors[$0].workEstimate) }
             .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         nonisolated(unsafe) let shared = monitors
         let reports = Mutex([VerificationReport?](repeating: nil, count: monitors.count))

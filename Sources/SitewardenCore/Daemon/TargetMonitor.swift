@@ -332,6 +332,12 @@ public final class TargetMonitor {
         verifier.prepareReuse(scanner: scanner)
     }
 
+    /// How much verifying costs, for ordering several: nothing when a prepared snapshot will be
+    /// reused, else the size of the distribution's RECORD (`Verifier.workEstimate`).
+    var workEstimate: Int {
+        scanner.hasPreparedReuse ? 0 : verifier.workEstimate
+    }
+
     /// The size of the kept snapshot in bytes (0 when there is none): how much a reuse check costs.
     var snapshotSize: Int {
         guard let cache = scanner.cache else { return 0 }

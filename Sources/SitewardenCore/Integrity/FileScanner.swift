@@ -116,6 +116,9 @@ public final class FileScanner {
         prepared = (key, venvRoot, decideReuse(key: key, venvRoot: venvRoot, threads: 1))
     }
 
+    /// True when `prepareReuse` found the snapshot good: the next verification reads nothing.
+    var hasPreparedReuse: Bool { prepared?.report != nil && !forceFullRehash }
+
     /// Never while `forceFullRehash` is set: that verification must look at every byte.
     func reusableReport(key: SHA256Digest, venvRoot: String) -> VerificationReport? {
         if let prepared, prepared.key == key, prepared.venvRoot == venvRoot, !forceFullRehash {
