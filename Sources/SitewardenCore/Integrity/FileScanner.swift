@@ -91,13 +91,18 @@ public final class FileScanner {
         lastScan = job.statistics(fullRehash: full)
         if let cache {
             let fresh = realtimeNanoseconds() - racyWindowNanoseconds
-            var entries = [String: ScanCache.Entry](minimumCapacity: count)
-            for (index, entry) in job.remembered.enumerated()
-            where entry.map({ $0.stamp.changedNanoseconds < fresh }) == true {
-                entries[path(index)] = entry
+            // Which files to remember, by position; their paths are made again as they are written.
+            var kept = [Int32]()
+            for index in 0..<count {
+                if let entry = job.remembered(at: index), entry.stamp.changedNanoseconds < fresh {
+                    kept.append(Int32(index))
+                }
             }
             // A cache that cannot be written costs only speed: the next scan hashes everything.
-            try? cache.store(ScanCache.Contents(scansSinceFullRehash: full ? 0 : scansSinceFull, entries: entries))
+            try? cache.store(scansSinceFullRehash: full ? 0 : scansSinceFull, count: kept.count) { position in
+                let index = Int(kept[position])
+                return (path(index), job.remembered(at: index)!)
+            }
         }
         return ScanStates(job: job)
     }
@@ -402,7 +407,8 @@ private final class ScanJob: @unchecked Sendable {
     /// Read after `run` returns: every slot has been written under the lock by then, and an
     /// abandoned worker never writes one again.
     func state(at index: Int) -> FileState { stateSlots[index] }
-    var remembered: [ScanCache.Entry?] { book.withLock { _ in Array(entrySlots) } }
+    /// Likewise read after `run` returns.
+    func remembered(at index: Int) -> ScanCache.Entry? { entrySlots[index] }
 
     func statistics(fullRehash: Bool) -> ScanStatistics {
         var total = book.withLock { $0.statistics }

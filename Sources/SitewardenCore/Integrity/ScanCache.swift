@@ -48,12 +48,47 @@ struct ScanCache: Sendable {
 
     /// Replaces the cache file with `contents`.
     func store(_ contents: Contents) throws(SystemError) {
+        let entries = Array(contents.entries)
+        try store(scansSinceFullRehash: contents.scansSinceFullRehash, count: entries.count) { (entries[$0].key, entries[$0].value) }
+    }
+
+    /// Replaces the cache file with `count` entries made one at a time by `entry`, written as
+    /// they come through a 64 KiB buffer: a large venv's cache (tens of thousands of paths, a few
+    /// MB) is never built in memory, nor its paths all held at once.
+    func store(
+        scansSinceFullRehash: Int, count: Int, entry: (Int) -> (path: String, entry: Entry)
+    ) throws(SystemError) {
         let directory = Paths.directory(of: path)
         if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", directory) }
         let temporary = path + ".tmp.\(getpid())"
         do {
             let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
-            try file.writeAll(Self.encode(contents))
+            var header = ByteWriter(magic: Self.magic)
+            Self.appendCount(UInt32(clamping: scansSinceFullRehash), to: &header)
+            try file.writeAll(header.bytes)
+
+            // The body, sealed by a SHA-256 of itself, in pieces.
+            let seal = SHA256Hasher()
+            var body = ByteWriter(magic: [], reserving: Self.pieceSize + 4096)
+            func flush() throws(SystemError) {
+                body.bytes.withUnsafeBytes { seal.update($0) }
+                try file.writeAll(body.bytes)
+                body = ByteWriter(magic: [], reserving: Self.pieceSize + 4096)
+            }
+            body.append(UInt32(count))
+            for index in 0..<count {
+                let (path, entry) = entry(index)
+                body.append(path)
+                body.append(entry.stamp.size)
+                body.append(entry.stamp.modifiedNanoseconds)
+                body.append(entry.stamp.changedNanoseconds)
+                body.append(entry.stamp.inode)
+                body.append(entry.stamp.device)
+                body.append(bytes: entry.digest.bytes)
+                if body.bytes.count >= Self.pieceSize { try flush() }
+            }
+            try flush()
+            try file.writeAll(seal.finish().bytes)
             try file.sync()
         } catch {
             unlink(temporary)
@@ -68,6 +103,8 @@ struct ScanCache: Sendable {
             throw error
         }
     }
+
+    private static let pieceSize = 65536
 
     /// Removes the temporary files of writes a crash or `kill -9` interrupted (`<name>.tmp.<pid>`,
     /// of caches and snapshots alike): each crash would leave another. Only names of that shape in
@@ -132,23 +169,6 @@ struct ScanCache: Sendable {
             let scans = reader.integer(UInt32.self), let check = reader.integer(UInt32.self), check == ~scans
         else { return nil }
         return Int(scans)
-    }
-
-    static func encode(_ contents: Contents) -> [UInt8] {
-        var header = ByteWriter(magic: magic)
-        appendCount(UInt32(clamping: contents.scansSinceFullRehash), to: &header)
-        var body = ByteWriter(magic: [], reserving: contents.entries.count * 140 + 64)
-        body.append(UInt32(contents.entries.count))
-        for (path, entry) in contents.entries {
-            body.append(path)
-            body.append(entry.stamp.size)
-            body.append(entry.stamp.modifiedNanoseconds)
-            body.append(entry.stamp.changedNanoseconds)
-            body.append(entry.stamp.inode)
-            body.append(entry.stamp.device)
-            body.append(bytes: entry.digest.bytes)
-        }
-        return header.bytes + body.sealed()
     }
 
     static func decode(_ bytes: [UInt8]) -> Contents? {
