@@ -49,7 +49,9 @@ struct ScanCache: Sendable {
     /// Replaces the cache file with `contents`.
     func store(_ contents: Contents) throws(SystemError) {
         let entries = Array(contents.entries)
-        try store(scansSinceFullRehash: contents.scansSinceFullRehash, count: entries.count) { (entries[$0].key, entries[$0].value) }
+        try store(scansSinceFullRehash: contents.scansSinceFullRehash, count: entries.count) {
+            (entries[$0].key, entries[$0].value)
+        }
     }
 
     /// Replaces the cache file with `count` entries made one at a time by `entry`, written as
@@ -68,27 +70,20 @@ struct ScanCache: Sendable {
             try file.writeAll(header.bytes)
 
             // The body, sealed by a SHA-256 of itself, in pieces.
-            let seal = SHA256Hasher()
-            var body = ByteWriter(magic: [], reserving: Self.pieceSize + 4096)
-            func flush() throws(SystemError) {
-                body.bytes.withUnsafeBytes { seal.update($0) }
-                try file.writeAll(body.bytes)
-                body = ByteWriter(magic: [], reserving: Self.pieceSize + 4096)
-            }
-            body.append(UInt32(count))
+            var body = SealedFileWriter(file: file, magic: [])
+            body.body.append(UInt32(count))
             for index in 0..<count {
                 let (path, entry) = entry(index)
-                body.append(path)
-                body.append(entry.stamp.size)
-                body.append(entry.stamp.modifiedNanoseconds)
-                body.append(entry.stamp.changedNanoseconds)
-                body.append(entry.stamp.inode)
-                body.append(entry.stamp.device)
-                body.append(bytes: entry.digest.bytes)
-                if body.bytes.count >= Self.pieceSize { try flush() }
+                body.body.append(path)
+                body.body.append(entry.stamp.size)
+                body.body.append(entry.stamp.modifiedNanoseconds)
+                body.body.append(entry.stamp.changedNanoseconds)
+                body.body.append(entry.stamp.inode)
+                body.body.append(entry.stamp.device)
+                body.body.append(bytes: entry.digest.bytes)
+                try body.flushIfFull()
             }
-            try flush()
-            try file.writeAll(seal.finish().bytes)
+            try body.finish()
             try file.sync()
         } catch {
             unlink(temporary)
@@ -103,8 +98,6 @@ struct ScanCache: Sendable {
             throw error
         }
     }
-
-    private static let pieceSize = 65536
 
     /// Removes the temporary files of writes a crash or `kill -9` interrupted (`<name>.tmp.<pid>`,
     /// of caches and snapshots alike): each crash would leave another. Only names of that shape in

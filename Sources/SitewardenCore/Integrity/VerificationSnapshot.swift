@@ -214,19 +214,22 @@ struct VerificationSnapshot {
     func store(
         _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64
     ) {
-        guard report.drifts.isEmpty, report.failure == nil, report.unstable.isEmpty, !report.backupDamaged,
-            let encoded = Self.encode(
-                report, key: key, venvRoot: venvRoot, inputs: inputs, notChangedSince: notChangedSince)
-        else {
+        guard report.drifts.isEmpty, report.failure == nil, report.unstable.isEmpty, !report.backupDamaged else {
             unlink(path)
             return
         }
         let temporary = path + ".tmp.\(getpid())"
+        let written: Bool
         do {
             let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
-            try file.writeAll(encoded)
+            written = try Self.write(
+                report, key: key, venvRoot: venvRoot, inputs: inputs, notChangedSince: notChangedSince, to: file)
         } catch {
+            written = false
+        }
+        guard written else {
             unlink(temporary)
+            unlink(path)
             return
         }
         // Neither synced nor its directory: after a crash an older snapshot or none comes back, and
@@ -247,47 +250,113 @@ struct VerificationSnapshot {
     // relative to it ("." for the root); others are absolute (directoryLength 0). Entries are
     // grouped by directory, `directoryLength` bytes of the path naming it. Integers little-endian.
 
-    private static func encode(
-        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64
-    ) -> [UInt8]? {
+    /// Writes the snapshot to `file` as it is made; false when it must not be kept (an input changed
+    /// too recently, or a path cannot be written in this format).
+    private static func write(
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64,
+        to file: FileDescriptor
+    ) throws(SystemError) -> Bool {
         let root = Glibc.open(venvRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard root >= 0 else { return nil }
+        guard root >= 0 else { return false }
         defer { close(root) }
 
-        var writer = ByteWriter(magic: magic, reserving: inputs.count * 120 + 4096)
-        writer.append(bytes: key.bytes)
-        writer.append(venvRoot)
-        encodeReport(report, into: &writer)
-        writer.append(UInt32(inputs.count))
-        let prefix = venvRoot + "/"
-        let names = inputs.map { input in
-            input == venvRoot ? "." : input.hasPrefix(prefix) ? String(input.dropFirst(prefix.count)) : input
-        }
+        var out = SealedFileWriter(file: file, magic: magic)
+        out.body.append(bytes: key.bytes)
+        out.body.append(venvRoot)
+        encodeReport(report, into: &out.body)
+        out.body.append(UInt32(inputs.count))
         // Grouped by directory, so that `reuse` opens each directory once; a directory holding
         // only a few inputs (a dist-info's RECORD) costs more to open than to walk to from the root.
-        let entries = names.map(Self.split).sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) })
-        var groupSize = [String: Int]()
-        for (directory, _) in entries { groupSize[directory, default: 0] += 1 }
-        for (directory, name) in entries {
-            let path = directory.isEmpty ? name : directory + "/" + name
-            let opened = groupSize[directory]! >= Self.smallestOpenedGroup ? directory : ""
-            guard path.utf8.count < Int(UInt16.max), !path.utf8.contains(0) else { return nil }
-            guard let stamp = path.withCString({ InputStamp(of: $0, in: root) }) else { return nil }
-            // Changed too recently to be sure the verification read this state and not an earlier one.
-            guard stamp == .absent || stamp.changed < notChangedSince else { return nil }
-            writer.append(UInt16(opened.utf8.count))
-            writer.append(UInt16(path.utf8.count))
-            writer.append(bytes: path.utf8)
-            writer.append(UInt8(0))
-            stamp.append(to: &writer)
+        let parts = inputs.map { InputName($0, venvRoot: venvRoot) }
+        let order = parts.indices.sorted { InputName.precedes(parts[$0], inputs[$0], parts[$1], inputs[$1]) }
+        var scratch = [CChar](repeating: 0, count: 256)
+        var run = 0
+        while run < order.count {
+            // One directory's inputs, consecutive in `order`.
+            var end = run + 1
+            while end < order.count,
+                InputName.sameDirectory(parts[order[run]], inputs[order[run]], parts[order[end]], inputs[order[end]])
+            {
+                end += 1
+            }
+            let opened = end - run >= Self.smallestOpenedGroup
+            for position in order[run..<end] {
+                let part = parts[position]
+                var input = inputs[position]
+                func entry(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+                    guard name.count < Int(UInt16.max), !name.contains(0) else { return false }
+                    if scratch.count <= name.count { scratch = [CChar](repeating: 0, count: name.count + 1) }
+                    scratch.withUnsafeMutableBytes { $0.copyBytes(from: name) }
+                    scratch[name.count] = 0
+                    out.body.append(UInt16(opened ? part.directoryLength : 0))
+                    out.body.append(UInt16(name.count))
+                    out.body.append(bytes: name)
+                    out.body.append(UInt8(0))
+                    return true
+                }
+                let fits =
+                    part.isRoot
+                    ? [UInt8(ascii: ".")].withUnsafeBufferPointer(entry)
+                    : input.withUTF8 { entry(UnsafeBufferPointer(rebasing: $0[part.start...])) }
+                guard fits, let stamp = InputStamp(of: scratch, in: root) else { return false }
+                // Changed too recently to be sure the verification read this state and not an earlier one.
+                guard stamp == .absent || stamp.changed < notChangedSince else { return false }
+                stamp.append(to: &out.body)
+                try out.flushIfFull()
+            }
+            run = end
         }
-        return writer.sealed()
+        try out.finish()
+        return true
     }
 
-    /// `lib/x/y.py` → (`lib/x`, `y.py`); a name without a slash, or an absolute path, has no directory.
-    private static func split(_ path: String) -> (String, String) {
-        guard !path.hasPrefix("/"), let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return ("", path) }
-        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    /// Where an input's name lies within its absolute path, made without a string of its own:
+    /// relative to the venv root (`.` for the root itself) or, outside it, the absolute path; the
+    /// first `directoryLength` bytes of the name are its directory ("" without a slash, or outside).
+    private struct InputName {
+        var start: Int
+        var directoryLength: Int
+        var isRoot: Bool
+
+        init(_ path: String, venvRoot: String) {
+            let rootCount = venvRoot.utf8.count
+            if path == venvRoot {
+                (start, directoryLength, isRoot) = (0, 0, true)
+                return
+            }
+            isRoot = false
+            let inside = path.utf8.count > rootCount + 1 && path.hasPrefix(venvRoot + "/")
+            start = inside ? rootCount + 1 : 0
+            let name = path.utf8.dropFirst(start)
+            if inside, let slash = name.lastIndex(of: UInt8(ascii: "/")) {
+                directoryLength = name.distance(from: name.startIndex, to: slash)
+            } else {
+                directoryLength = 0
+            }
+        }
+
+        /// By directory, then by the name after it, bytewise.
+        static func precedes(_ lhs: InputName, _ lhsPath: String, _ rhs: InputName, _ rhsPath: String) -> Bool {
+            let left = lhsPath.utf8
+            let right = rhsPath.utf8
+            let leftName = lhs.isRoot ? ".".utf8.dropFirst(0) : left.dropFirst(lhs.start)
+            let rightName = rhs.isRoot ? ".".utf8.dropFirst(0) : right.dropFirst(rhs.start)
+            let leftDirectory = leftName.prefix(lhs.directoryLength)
+            let rightDirectory = rightName.prefix(rhs.directoryLength)
+            if !leftDirectory.elementsEqual(rightDirectory) {
+                return leftDirectory.lexicographicallyPrecedes(rightDirectory)
+            }
+            let leftRest = leftName.dropFirst(lhs.directoryLength == 0 ? 0 : lhs.directoryLength + 1)
+            let rightRest = rightName.dropFirst(rhs.directoryLength == 0 ? 0 : rhs.directoryLength + 1)
+            return leftRest.lexicographicallyPrecedes(rightRest)
+        }
+
+        static func sameDirectory(_ lhs: InputName, _ lhsPath: String, _ rhs: InputName, _ rhsPath: String) -> Bool {
+            guard lhs.directoryLength == rhs.directoryLength else { return false }
+            let left = lhs.isRoot ? ".".utf8.dropFirst(0) : lhsPath.utf8.dropFirst(lhs.start)
+            let right = rhs.isRoot ? ".".utf8.dropFirst(0) : rhsPath.utf8.dropFirst(rhs.start)
+            return left.prefix(lhs.directoryLength).elementsEqual(right.prefix(rhs.directoryLength))
+        }
     }
 
     // Report: filesChecked u32 · version? · warnings · notCovered? · versionChange (u8 present ·

@@ -96,3 +96,34 @@ struct ByteReader {
         return hasher.finish().bytes.elementsEqual(bytes[(bytes.count - 32)...])
     }
 }
+
+/// Writes a sealed state file as it is made: bytes gather in `body` and go to the file in 64 KiB
+/// pieces, hashed on the way, and `finish` closes the file with the SHA-256 of all of them (the
+/// form `ByteWriter.sealed` makes and `ByteReader.isSealed` checks), without holding the file whole.
+struct SealedFileWriter {
+    private let file: FileDescriptor
+    private let seal = SHA256Hasher()
+    var body: ByteWriter
+    private static let pieceSize = 65536
+
+    init(file: FileDescriptor, magic: [UInt8]) {
+        self.file = file
+        body = ByteWriter(magic: magic, reserving: Self.pieceSize + 4096)
+    }
+
+    /// Writes what `body` holds once it is a piece's worth.
+    mutating func flushIfFull() throws(SystemError) {
+        if body.bytes.count >= Self.pieceSize { try flush() }
+    }
+
+    mutating func finish() throws(SystemError) {
+        try flush()
+        try file.writeAll(seal.finish().bytes)
+    }
+
+    private mutating func flush() throws(SystemError) {
+        body.bytes.withUnsafeBytes { seal.update($0) }
+        try file.writeAll(body.bytes)
+        body = ByteWriter(magic: [], reserving: Self.pieceSize + 4096)
+    }
+}
