@@ -162,6 +162,7 @@ struct Expectations {
     }
 
     func expectation(row: Int32) -> Expectation { expectation(row: Int(row)) }
+    func key(row: Int32) -> Key { rows[Int(row)].key }
     func venvPath(row: Int32) -> String { venvPath(rows[Int(row)].key) }
     func absolutePath(row: Int32) -> String { absolutePath(rows[Int(row)].key) }
     /// True for a path inside site-packages.

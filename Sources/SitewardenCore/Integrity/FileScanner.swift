@@ -154,7 +154,8 @@ public final class FileScanner {
     /// racy window before `startedAt` (realtime nanoseconds, taken before anything was read).
     /// Without inputs (the verification stopped before reading files) any kept report is dropped.
     func remember(
-        _ report: VerificationReport, key: SHA256Digest, venvRoot: String?, inputs: [String]?, startedAt: Int64
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String?, inputs: [VerificationSnapshot.Input]?,
+        startedAt: Int64
     ) {
         guard let cache else { return }
         let snapshot = VerificationSnapshot(beside: cache)

@@ -208,11 +208,25 @@ struct VerificationSnapshot {
         }
     }
 
-    /// Keeps `report` with the stamps of `inputs` (absolute paths) when it may be reused: clean of
+    /// One input, named relative to the venv root (`.` for the root itself) or, outside it, by its
+    /// absolute path: `head` followed by `tail`. The files inside site-packages share one head
+    /// (`lib/python3.x/site-packages/`) and their tail is the expectation's own string, so that a
+    /// large distribution's tens of thousands of inputs are named without a string each.
+    struct Input {
+        var head: String
+        var tail: String
+
+        init(head: String = "", _ tail: String) {
+            self.head = head
+            self.tail = tail
+        }
+    }
+
+    /// Keeps `report` with the stamps of `inputs` when it may be reused: clean of
     /// drift, failure and unstable files, and no input changed after `notChangedSince` (realtime
     /// nanoseconds). Otherwise removes any older snapshot, which no longer describes the install.
     func store(
-        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [Input], notChangedSince: Int64
     ) {
         guard report.drifts.isEmpty, report.failure == nil, report.unstable.isEmpty, !report.backupDamaged else {
             unlink(path)
@@ -253,7 +267,7 @@ struct VerificationSnapshot {
     /// Writes the snapshot to `file` as it is made; false when it must not be kept (an input changed
     /// too recently, or a path cannot be written in this format).
     private static func write(
-        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [String], notChangedSince: Int64,
+        _ report: VerificationReport, key: SHA256Digest, venvRoot: String, inputs: [Input], notChangedSince: Int64,
         to file: FileDescriptor
     ) throws(SystemError) -> Bool {
         let root = Glibc.open(venvRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -267,9 +281,11 @@ struct VerificationSnapshot {
         out.body.append(UInt32(inputs.count))
         // Grouped by directory, so that `reuse` opens each directory once; a directory holding
         // only a few inputs (a dist-info's RECORD) costs more to open than to walk to from the root.
-        let parts = inputs.map { InputName($0, venvRoot: venvRoot) }
+        // Any order keeping a directory's inputs together serves: by head, then the tail's parts.
+        let heads = Dictionary(inputs.map { ($0.head, 0) }, uniquingKeysWith: { first, _ in first }).keys.sorted()
+        let parts = inputs.map { InputName($0, headNumber: heads.firstIndex(of: $0.head)!) }
         let order = parts.indices.sorted { InputName.precedes(parts[$0], inputs[$0], parts[$1], inputs[$1]) }
-        var scratch = [CChar](repeating: 0, count: 256)
+        var scratch = [UInt8](repeating: 0, count: 256)
         var run = 0
         while run < order.count {
             // One directory's inputs, consecutive in `order`.
@@ -281,26 +297,33 @@ struct VerificationSnapshot {
             }
             let opened = end - run >= Self.smallestOpenedGroup
             for position in order[run..<end] {
-                let part = parts[position]
-                var input = inputs[position]
-                func entry(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-                    guard name.count < Int(UInt16.max), !name.contains(0) else { return false }
-                    if scratch.count <= name.count { scratch = [CChar](repeating: 0, count: name.count + 1) }
-                    scratch.withUnsafeMutableBytes { $0.copyBytes(from: name) }
-                    scratch[name.count] = 0
-                    out.body.append(UInt16(opened ? part.directoryLength : 0))
-                    out.body.append(UInt16(name.count))
-                    out.body.append(bytes: name)
-                    out.body.append(UInt8(0))
-                    return true
+                let input = inputs[position]
+                let length = input.head.utf8.count + input.tail.utf8.count
+                guard length < Int(UInt16.max), !input.head.utf8.contains(0), !input.tail.utf8.contains(0) else {
+                    return false
                 }
-                let fits =
-                    part.isRoot
-                    ? [UInt8(ascii: ".")].withUnsafeBufferPointer(entry)
-                    : input.withUTF8 { entry(UnsafeBufferPointer(rebasing: $0[part.start...])) }
-                guard fits, let stamp = InputStamp(of: scratch, in: root) else { return false }
+                if scratch.count <= length { scratch = [UInt8](repeating: 0, count: length + 1) }
+                scratch.withUnsafeMutableBufferPointer { buffer in
+                    var at = 0
+                    for byte in input.head.utf8 {
+                        buffer[at] = byte
+                        at += 1
+                    }
+                    for byte in input.tail.utf8 {
+                        buffer[at] = byte
+                        at += 1
+                    }
+                    buffer[at] = 0
+                }
+                let stamp = scratch.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { InputStamp(of: $0.baseAddress!, in: root) }
+                }
+                guard let stamp else { return false }
                 // Changed too recently to be sure the verification read this state and not an earlier one.
                 guard stamp == .absent || stamp.changed < notChangedSince else { return false }
+                out.body.append(UInt16(opened ? parts[position].directoryLength(input) : 0))
+                out.body.append(UInt16(length))
+                out.body.append(bytes: scratch[0...length])
                 stamp.append(to: &out.body)
                 try out.flushIfFull()
             }
@@ -310,52 +333,52 @@ struct VerificationSnapshot {
         return true
     }
 
-    /// Where an input's name lies within its absolute path, made without a string of its own:
-    /// relative to the venv root (`.` for the root itself) or, outside it, the absolute path; the
-    /// first `directoryLength` bytes of the name are its directory ("" without a slash, or outside).
+    /// Where an input's directory ends: the last `/` of its name, in its tail or, when the tail
+    /// has none, at the end of its head; no directory for a name without a slash or outside the venv.
     private struct InputName {
-        var start: Int
-        var directoryLength: Int
-        var isRoot: Bool
+        var headNumber: Int
+        /// The tail's last `/`, or nil.
+        var tailSlash: Int?
+        var outside: Bool
 
-        init(_ path: String, venvRoot: String) {
-            let rootCount = venvRoot.utf8.count
-            if path == venvRoot {
-                (start, directoryLength, isRoot) = (0, 0, true)
-                return
-            }
-            isRoot = false
-            let inside = path.utf8.count > rootCount + 1 && path.hasPrefix(venvRoot + "/")
-            start = inside ? rootCount + 1 : 0
-            let name = path.utf8.dropFirst(start)
-            if inside, let slash = name.lastIndex(of: UInt8(ascii: "/")) {
-                directoryLength = name.distance(from: name.startIndex, to: slash)
-            } else {
-                directoryLength = 0
-            }
+        init(_ input: Input, headNumber: Int) {
+            self.headNumber = headNumber
+            outside = input.head.isEmpty && input.tail.hasPrefix("/")
+            tailSlash =
+                outside
+                ? nil
+                : input.tail.utf8.lastIndex(of: UInt8(ascii: "/")).map {
+                    input.tail.utf8.distance(from: input.tail.utf8.startIndex, to: $0)
+                }
         }
 
-        /// By directory, then by the name after it, bytewise.
-        static func precedes(_ lhs: InputName, _ lhsPath: String, _ rhs: InputName, _ rhsPath: String) -> Bool {
-            let left = lhsPath.utf8
-            let right = rhsPath.utf8
-            let leftName = lhs.isRoot ? ".".utf8.dropFirst(0) : left.dropFirst(lhs.start)
-            let rightName = rhs.isRoot ? ".".utf8.dropFirst(0) : right.dropFirst(rhs.start)
-            let leftDirectory = leftName.prefix(lhs.directoryLength)
-            let rightDirectory = rightName.prefix(rhs.directoryLength)
+        /// The directory's length within head + tail (without the slash after it).
+        func directoryLength(_ input: Input) -> Int {
+            if outside { return 0 }
+            if let tailSlash { return input.head.utf8.count + tailSlash }
+            return max(input.head.utf8.count - 1, 0)
+        }
+
+        /// By head, then by the tail's directory, then by the rest, bytewise.
+        static func precedes(_ lhs: InputName, _ lhsInput: Input, _ rhs: InputName, _ rhsInput: Input) -> Bool {
+            if lhs.headNumber != rhs.headNumber { return lhs.headNumber < rhs.headNumber }
+            let left = lhsInput.tail.utf8
+            let right = rhsInput.tail.utf8
+            let leftDirectory = left.prefix(lhs.tailSlash ?? 0)
+            let rightDirectory = right.prefix(rhs.tailSlash ?? 0)
             if !leftDirectory.elementsEqual(rightDirectory) {
                 return leftDirectory.lexicographicallyPrecedes(rightDirectory)
             }
-            let leftRest = leftName.dropFirst(lhs.directoryLength == 0 ? 0 : lhs.directoryLength + 1)
-            let rightRest = rightName.dropFirst(rhs.directoryLength == 0 ? 0 : rhs.directoryLength + 1)
-            return leftRest.lexicographicallyPrecedes(rightRest)
+            return left.dropFirst(lhs.tailSlash.map { $0 + 1 } ?? 0).lexicographicallyPrecedes(
+                right.dropFirst(rhs.tailSlash.map { $0 + 1 } ?? 0))
         }
 
-        static func sameDirectory(_ lhs: InputName, _ lhsPath: String, _ rhs: InputName, _ rhsPath: String) -> Bool {
-            guard lhs.directoryLength == rhs.directoryLength else { return false }
-            let left = lhs.isRoot ? ".".utf8.dropFirst(0) : lhsPath.utf8.dropFirst(lhs.start)
-            let right = rhs.isRoot ? ".".utf8.dropFirst(0) : rhsPath.utf8.dropFirst(rhs.start)
-            return left.prefix(lhs.directoryLength).elementsEqual(right.prefix(rhs.directoryLength))
+        static func sameDirectory(_ lhs: InputName, _ lhsInput: Input, _ rhs: InputName, _ rhsInput: Input) -> Bool {
+            guard lhs.headNumber == rhs.headNumber, lhs.outside == rhs.outside, lhs.tailSlash == rhs.tailSlash
+            else { return false }
+            if lhs.outside { return true }
+            return lhsInput.tail.utf8.prefix(lhs.tailSlash ?? 0).elementsEqual(
+                rhsInput.tail.utf8.prefix(rhs.tailSlash ?? 0))
         }
     }
 

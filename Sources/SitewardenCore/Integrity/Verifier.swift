@@ -101,7 +101,7 @@ public struct Verifier {
     /// it read when it got as far as reading files, for `VerificationSnapshot`.
     private func verifyReadingEverything(
         scanner: FileScanner, progress: @escaping @Sendable () -> Void
-    ) -> (VerificationReport, (venvRoot: String, paths: [String])?) {
+    ) -> (VerificationReport, (venvRoot: String, paths: [VerificationSnapshot.Input])?) {
         var report = VerificationReport(
             target: target, version: nil, filesChecked: 0, drifts: [], warnings: [], failure: nil)
 
@@ -250,18 +250,20 @@ public struct Verifier {
         // Only a scanner that keeps a cache keeps a snapshot; the inputs cost a walk of every path.
         guard scanner.cache != nil, report.drifts.isEmpty, report.unstable.isEmpty else { return (report, nil) }
         let inputs = snapshotInputs(
-            installed: installed, venvRoot: venvRoot, sitePackages: sitePackages,
-            expected: everyExpected.map(expectations.absolutePath(row:)), walked: walked ?? [])
-        return (report, (venvRoot, inputs))
+            installed: installed, venvRoot: venvRoot, sitePackages: sitePackages, expectations: expectations,
+            expected: everyExpected, walked: walked ?? [])
+        return (report, inputs)
     }
 
     /// Every path whose state this verification's outcome rests on (see `VerificationSnapshot`):
     /// what `locate` listed, every RECORD the index read, the manifest, `direct_url.json`, each
     /// expected file with the directories above it, and the directories the extra-file walk listed.
+    /// The expected files are named by their expectations' own strings (`VerificationSnapshot.Input`).
     private func snapshotInputs(
-        installed: InstalledDistribution?, venvRoot: String, sitePackages: String, expected: [String],
-        walked: [String]
-    ) -> [String] {
+        installed: InstalledDistribution?, venvRoot: String, sitePackages: String, expectations: Expectations,
+        expected: [Int32], walked: [String]
+    ) -> (venvRoot: String, paths: [VerificationSnapshot.Input]) {
+        // Directories and the odd file, as absolute paths; the expected files apart.
         var inputs = Set<String>([venvRoot, backupDirectory + "/" + BaselineManifest.fileName])
         inputs.formUnion(walked)
         let inside = venvRoot + "/"
@@ -291,10 +293,30 @@ public struct Verifier {
             inputs.insert(installed.sitePackages + "/" + installed.distInfoName)
             inputs.insert(installed.sitePackages + "/" + installed.distInfoName + "/direct_url.json")
         }
-        for path in expected {
-            addWithAncestors(path)
+        var files = [VerificationSnapshot.Input]()
+        files.reserveCapacity(expected.count)
+        let sitePackagesHead = expectations.sitePackagesInVenv + "/"
+        var lastDirectory = ""
+        for row in expected {
+            let key = expectations.key(row: row)
+            files.append(VerificationSnapshot.Input(head: key.inside ? sitePackagesHead : "", key.path))
+            // Files come in order of their paths, so those of one directory mostly follow each other.
+            let directory = Paths.directory(of: expectations.absolutePath(row: row))
+            if directory != lastDirectory {
+                addWithAncestors(directory)
+                lastDirectory = directory
+            }
         }
-        return inputs.sorted()
+        let prefix = venvRoot + "/"
+        let others = inputs.map { path in
+            if path == venvRoot { return VerificationSnapshot.Input(".") }
+            guard path.hasPrefix(prefix) else { return VerificationSnapshot.Input(path) }
+            let relative = String(path.utf8.dropFirst(prefix.utf8.count))!
+            guard relative.hasPrefix(sitePackagesHead) else { return VerificationSnapshot.Input(relative) }
+            return VerificationSnapshot.Input(
+                head: sitePackagesHead, String(relative.utf8.dropFirst(sitePackagesHead.utf8.count))!)
+        }
+        return (venvRoot, files + others)
     }
 
     /// The installed dist-info: of the configured version, else of the baseline's, else the only one.
