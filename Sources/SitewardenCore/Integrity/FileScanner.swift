@@ -208,7 +208,8 @@ private final class ScanJob: @unchecked Sendable {
     /// Signalled once every index has a result.
     private let finished = DispatchSemaphore(value: 0)
     private let stateSlots: UnsafeMutableBufferPointer<FileState>
-    private let entrySlots: UnsafeMutableBufferPointer<ScanCache.Entry?>
+    /// The stamp each file had when hashed, for the cache; its digest is the state's own.
+    private let entrySlots: UnsafeMutableBufferPointer<FileStamp?>
 
     private struct Book {
         var next = 0
@@ -361,7 +362,7 @@ private final class ScanJob: @unchecked Sendable {
         let done = book.withLock { book -> Bool? in
             guard !book.abandoned[worker.number] else { return nil }
             stateSlots[index] = state
-            if remembering { entrySlots[index] = entry }
+            if remembering { entrySlots[index] = entry?.stamp }
             book.inFlight[worker.number] = -1
             if let hashedBytes {
                 book.statistics.hashed += 1
@@ -409,7 +410,10 @@ private final class ScanJob: @unchecked Sendable {
     /// abandoned worker never writes one again.
     func state(at index: Int) -> FileState { stateSlots[index] }
     /// Likewise read after `run` returns.
-    func remembered(at index: Int) -> ScanCache.Entry? { entrySlots[index] }
+    func remembered(at index: Int) -> ScanCache.Entry? {
+        guard let stamp = entrySlots[index], case .present(let facts) = stateSlots[index] else { return nil }
+        return ScanCache.Entry(stamp: stamp, digest: facts.sha256)
+    }
 
     func statistics(fullRehash: Bool) -> ScanStatistics {
         var total = book.withLock { $0.statistics }
