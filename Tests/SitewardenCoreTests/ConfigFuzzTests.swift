@@ -2,19 +2,6 @@ import Testing
 
 @testable import SitewardenCore
 
-/// A small seeded generator, so that a failing mutation can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Decodes bytes as a file's contents would be; nil when they load, else the problems.
 private func problems(in bytes: [UInt8]) -> [ConfigProblem]? {
     do {

@@ -7,26 +7,13 @@ import Testing
 /// class, and nothing else is. Set SITEWARDEN_PROPERTY_SEED to replay a failure.
 @Suite("Random damage is classified exactly")
 struct DamagePropertyTests {
-    /// SplitMix64: small, fast, and the same sequence for the same seed everywhere.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let iterations = 150
 
     @Test func everyDamagedFileIsReportedInItsClassAndNothingElse() throws {
         let seed =
             ProcessInfo.processInfo.environment["SITEWARDEN_PROPERTY_SEED"].flatMap { UInt64($0) }
             ?? UInt64.random(in: 0...UInt64.max)
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(state: seed)
         let scratch = try RealTunely.scratchVenv()
         let manifest = try scratch.recorder().record()
         let restorer = Restorer(venvRoot: scratch.venv, backupDirectory: scratch.backup, manifest: manifest)

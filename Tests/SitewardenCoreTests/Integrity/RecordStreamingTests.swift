@@ -10,7 +10,7 @@ struct RecordStreamingTests {
     /// Inputs built from the bytes that steer the dialect: quotes, separators, every line end.
     private static func trickyInputs(count: Int) -> [[UInt8]] {
         let pieces = ["a", "bc", ",", "\"", "\"\"", "\r", "\n", "\r\n", "sha256=x", " ", "é"]
-        var generator = SeededGenerator(seed: 20_261_204)
+        var generator = SplitMix64(state: 20_261_204)
         return (0..<count).map { _ in
             let length = Int.random(in: 0...24, using: &generator)
             return Array((0..<length).map { _ in pieces.randomElement(using: &generator)! }.joined().utf8)
@@ -110,18 +110,5 @@ struct RecordStreamingTests {
         #expect(problems == whole.problems)
         #expect(entries.count == 5001)
         #expect(entries.last?.path == "quoted, with comma.py")
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing input can be reproduced.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

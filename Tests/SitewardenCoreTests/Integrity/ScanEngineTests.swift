@@ -31,22 +31,31 @@ struct ScanEngineTests {
         #expect(rebuilt.listedByOther(added, than: "tunely"))
     }
 
-    @Test func aPathTwoDistributionsShareKeepsEveryOtherRowWithItsHash() throws {
-        let scratch = try RealTunely.scratchVenv()
-        let bytes: [UInt8] = Array("# namespace\n".utf8)
+    private static let namespaceFile: [UInt8] = Array("# namespace\n".utf8)
+
+    /// Distributions alpha and beta in the real tunely venv, both listing `shared/__init__.py`;
+    /// returns the venv path they share and the index of that site-packages.
+    private func twoDistributionsSharingAPath(_ scratch: Scratch) throws -> (shared: String, index: SitePackagesIndex) {
         for name in ["alpha", "beta"] {
-            try SmallDistribution(name: name, version: "1.0", files: [("shared/__init__.py", bytes)])
+            try SmallDistribution(name: name, version: "1.0", files: [("shared/__init__.py", Self.namespaceFile)])
                 .install(into: scratch.sitePackages)
         }
         let venvRoot = try Paths.realPath(scratch.venv)
         let sitePackages = try Paths.realPath(scratch.sitePackages)
-        let shared = Paths.relative(sitePackages + "/shared/__init__.py", to: venvRoot)
+        return (
+            Paths.relative(sitePackages + "/shared/__init__.py", to: venvRoot),
+            SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        )
+    }
 
-        let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+    @Test func aPathTwoDistributionsShareKeepsEveryOtherRowWithItsHash() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let (shared, index) = try twoDistributionsSharingAPath(scratch)
+
         let rows = index.rows(for: shared, otherThan: "alpha")
 
         #expect(rows.map(\.distInfo) == ["beta-1.0.dist-info"])
-        #expect(rows.first?.hash?.recordField == SmallDistribution.canonicalHash(bytes))
+        #expect(rows.first?.hash?.recordField == SmallDistribution.canonicalHash(Self.namespaceFile))
         #expect(index.rows(for: shared, otherThan: "gamma").count == 2)
     }
 
@@ -55,15 +64,7 @@ struct ScanEngineTests {
     /// hash must not be taken for this one's.
     @Test func aRowReadAgainFromARewrittenRecordIsCheckedToBeTheSamePath() throws {
         let scratch = try RealTunely.scratchVenv()
-        let bytes: [UInt8] = Array("# namespace\n".utf8)
-        for name in ["alpha", "beta"] {
-            try SmallDistribution(name: name, version: "1.0", files: [("shared/__init__.py", bytes)])
-                .install(into: scratch.sitePackages)
-        }
-        let venvRoot = try Paths.realPath(scratch.venv)
-        let sitePackages = try Paths.realPath(scratch.sitePackages)
-        let shared = Paths.relative(sitePackages + "/shared/__init__.py", to: venvRoot)
-        let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
+        let (shared, index) = try twoDistributionsSharingAPath(scratch)
         try #require(index.rows(for: shared, otherThan: "alpha").first?.hash != nil)
 
         let record = scratch.sitePackages + "/beta-1.0.dist-info/RECORD"
