@@ -79,12 +79,19 @@ public final class FileScanner {
     func observe(
         count: Int, path: @escaping @Sendable (Int) -> String, progress: @escaping @Sendable () -> Void
     ) -> ScanStates {
-        let previous = cache?.load()
-        let scansSinceFull = previous.map { $0.scansSinceFullRehash + 1 } ?? 0
-        let full = forceFullRehash || previous == nil || scansSinceFull >= fullRehashEvery
+        // The header says whether this scan is a full one; only a scan that trusts the cache reads
+        // its entries, in the order of the paths.
+        let scansBefore = cache?.scansSinceFullRehash()
+        let scansSinceFull = scansBefore.map { $0 + 1 } ?? 0
+        var trusted: [ScanCache.Entry?]?
+        if !forceFullRehash, let cache, scansSinceFull < fullRehashEvery {
+            trusted = cache.entries(count: count, path: path)
+        }
+        // No cache, a damaged one, or the periodic full rehash.
+        let full = trusted == nil
         forceFullRehash = false
         let job = ScanJob(
-            count: count, path: path, trusted: full ? [:] : previous?.entries ?? [:], remembering: cache != nil,
+            count: count, path: path, trusted: trusted ?? [], remembering: cache != nil,
             readTimeout: readTimeout, afterHashing: afterHashing, progress: progress)
         job.run(workers: min(workers, max(count, 1)))
 
@@ -196,7 +203,8 @@ struct ScanStates: RandomAccessCollection {
 private final class ScanJob: @unchecked Sendable {
     let count: Int
     let path: @Sendable (Int) -> String
-    let trusted: [String: ScanCache.Entry]
+    /// The cached entry of each path by position (empty: none trusted).
+    let trusted: [ScanCache.Entry?]
     /// Whether the cache entries of hashed files are kept (for a scanner with a cache).
     let remembering: Bool
     let progress: @Sendable () -> Void
@@ -235,7 +243,7 @@ private final class ScanJob: @unchecked Sendable {
     }
 
     init(
-        count: Int, path: @escaping @Sendable (Int) -> String, trusted: [String: ScanCache.Entry], remembering: Bool,
+        count: Int, path: @escaping @Sendable (Int) -> String, trusted: [ScanCache.Entry?], remembering: Bool,
         readTimeout: Duration,
         afterHashing: ((Int32) -> Void)?, progress: @escaping @Sendable () -> Void
     ) {
@@ -329,7 +337,7 @@ private final class ScanJob: @unchecked Sendable {
             let path = self.path(index)
             // Progress is reported before the result is published: the last publish ends the scan,
             // and nothing of this file may run after `observe` has returned.
-            if let entry = trusted[path], let facts = unchanged(path, entry) {
+            if index < trusted.count, let entry = trusted[index], let facts = unchanged(path, entry) {
                 advanced()
                 guard publish(index, by: worker, state: .present(facts), entry: entry, hashedBytes: nil) else { return }
             } else {

@@ -46,15 +46,160 @@ struct ScanCache: Sendable {
         return Self.decode(bytes)
     }
 
+    /// The cached entries of `count` paths made by `path`, by position: asked for in increasing
+    /// bytewise order (how a verification lists its files, and how `store` writes them), the file
+    /// is read alongside in 64 KiB pieces instead of into a dictionary of every path, after its seal
+    /// was checked the same way. Paths asked for out of order fall back to `load()`. nil when there
+    /// is no cache or it cannot be trusted whole.
+    func entries(count: Int, path: (Int) -> String) -> [Entry?]? {
+        guard let reader = SortedReader(path: self.path, sizeLimit: Self.sizeLimit) else { return nil }
+        var entries = [Entry?](repeating: nil, count: count)
+        var previous: String?
+        for index in 0..<count {
+            let wanted = path(index)
+            if let previous, !Self.bytesPrecede(previous, wanted) {
+                // Not in order: look the rest up the simple way.
+                guard let contents = load() else { return nil }
+                for rest in index..<count { entries[rest] = contents.entries[path(rest)] }
+                return entries
+            }
+            guard let found = reader.entry(for: wanted) else { return nil }
+            entries[index] = found
+            previous = wanted
+        }
+        return entries
+    }
+
+    private static func bytesPrecede(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    /// Reads a cache file's entries in order, in pieces; made only for a file whose header and
+    /// seal check out.
+    private final class SortedReader {
+        private let file: FileDescriptor
+        private var buffer = [UInt8](repeating: 0, count: 65536)
+        private var start = 0
+        private var end = 0
+        private var remaining: Int
+        /// The entry read but not yet passed (its path is beyond the last one asked for).
+        private var pending: (path: [UInt8], entry: Entry)?
+        private var exhausted = false
+
+        init?(path: String, sizeLimit: Int) {
+            guard let file = try? FileDescriptor.openRegularFile(path), let info = try? file.stat(),
+                info.st_size >= headerSize + 4 + 32, info.st_size <= sizeLimit
+            else { return nil }
+            self.file = file
+            // The seal first, in pieces: nothing of a damaged file is trusted.
+            var header = [UInt8](repeating: 0, count: headerSize)
+            guard (try? file.read(into: &header)) == headerSize,
+                header.withUnsafeBytes({ ScanCache.decodeHeader($0) }) != nil
+            else { return nil }
+            let sealed = Int(info.st_size) - headerSize - 32
+            let hasher = SHA256Hasher()
+            var left = sealed
+            while left > 0 {
+                guard let count = try? file.read(into: &buffer, range: 0..<min(buffer.count, left)), count > 0 else {
+                    return nil
+                }
+                buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                left -= count
+            }
+            var digest = [UInt8](repeating: 0, count: 32)
+            guard (try? file.read(into: &digest)) == 32, hasher.finish().equals(digest),
+                lseek(file.rawValue, off_t(headerSize), SEEK_SET) == off_t(headerSize)
+            else { return nil }
+            remaining = sealed
+            // The entry count: entries are read until the body ends.
+            guard take(4) != nil else { return nil }
+        }
+
+        /// The entry for `path` (asked for in increasing order): `.some(nil)` when the cache has
+        /// none, nil when the file turns out malformed.
+        func entry(for path: String) -> Entry?? {
+            let wanted = Array(path.utf8)
+            while true {
+                if pending == nil {
+                    guard !exhausted else { return .some(nil) }
+                    guard let next = readEntry() else { return nil }
+                    guard let next else {
+                        exhausted = true
+                        return .some(nil)
+                    }
+                    pending = next
+                }
+                let current = pending!
+                if current.path == wanted {
+                    pending = nil
+                    return .some(current.entry)
+                }
+                // The cache's entry is beyond what is asked: none for this path.
+                if !current.path.lexicographicallyPrecedes(wanted) { return .some(nil) }
+                pending = nil
+            }
+        }
+
+        /// The next entry; `.some(nil)` at the end of the entries, nil when malformed.
+        private func readEntry() -> (path: [UInt8], entry: Entry)?? {
+            guard remaining > 0 else { return .some(nil) }
+            guard
+                let length = take(4)?.withUnsafeBytes({ Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }),
+                length <= 1 << 16, let path = take(length), let fields = take(72)
+            else { return nil }
+            let entry = fields.withUnsafeBytes { raw -> Entry? in
+                let stamp = FileStamp(
+                    size: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: Int64.self)),
+                    modifiedNanoseconds: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self)),
+                    changedNanoseconds: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: Int64.self)),
+                    inode: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)),
+                    device: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
+                return SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: raw[40..<72])).map {
+                    Entry(stamp: stamp, digest: $0)
+                }
+            }
+            guard let entry else { return nil }
+            return .some((path, entry))
+        }
+
+        /// The next `count` bytes of the sealed body; nil past its end.
+        private func take(_ count: Int) -> [UInt8]? {
+            guard count <= remaining else { return nil }
+            if end - start < count {
+                if start > 0 {
+                    buffer.withUnsafeMutableBytes {
+                        $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start..<end]))
+                    }
+                    end -= start
+                    start = 0
+                }
+                if buffer.count < count { buffer += [UInt8](repeating: 0, count: count - buffer.count) }
+                while end - start < count {
+                    guard let read = try? file.read(into: &buffer, range: end..<buffer.count), read > 0 else {
+                        return nil
+                    }
+                    end += read
+                }
+            }
+            defer {
+                start += count
+                remaining -= count
+            }
+            return Array(buffer[start..<(start + count)])
+        }
+    }
+
     /// Replaces the cache file with `contents`.
     func store(_ contents: Contents) throws(SystemError) {
-        let entries = Array(contents.entries)
+        // In bytewise order of the paths, as `entries(count:path:)` reads them.
+        let entries = contents.entries.sorted { Self.bytesPrecede($0.key, $1.key) }
         try store(scansSinceFullRehash: contents.scansSinceFullRehash, count: entries.count) {
             (entries[$0].key, entries[$0].value)
         }
     }
 
-    /// Replaces the cache file with `count` entries made one at a time by `entry`, written as
+    /// Replaces the cache file with `count` entries made one at a time by `entry` (in bytewise
+    /// order of their paths, for `entries(count:path:)`), written as
     /// they come through a 64 KiB buffer: a large venv's cache (tens of thousands of paths, a few
     /// MB) is never built in memory, nor its paths all held at once.
     func store(
@@ -156,7 +301,7 @@ struct ScanCache: Sendable {
         writer.append(~scans)
     }
 
-    private static func decodeHeader(_ header: UnsafeRawBufferPointer) -> Int? {
+    fileprivate static func decodeHeader(_ header: UnsafeRawBufferPointer) -> Int? {
         var reader = ByteReader(header)
         guard let magic = reader.take(Self.magic.count), magic.elementsEqual(Self.magic),
             let scans = reader.integer(UInt32.self), let check = reader.integer(UInt32.self), check == ~scans

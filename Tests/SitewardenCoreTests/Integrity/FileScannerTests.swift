@@ -231,6 +231,34 @@ struct FileScannerTests {
     }
 
     /// A scanner with a cache in the scratch directory that remembers files however new they are.
+    /// The cache is read alongside paths asked for in order, a piece at a time; asked out of order
+    /// it still answers, and a path it does not hold has no entry.
+    @Test func cachedEntriesAreFoundForPathsInOrderAndOutOfOrder() throws {
+        let scratch = try Scratch()
+        let cache = ScanCache(path: scratch.path + "/cache.bin")
+        var contents = ScanCache.Contents(scansSinceFullRehash: 2, entries: [:])
+        // Enough entries for several 64 KiB pieces.
+        for number in 0..<3000 {
+            let stamp = FileStamp(
+                size: Int64(number), modifiedNanoseconds: 1, changedNanoseconds: 2, inode: UInt64(number), device: 3)
+            contents.entries["/venv/pkg/module_\(number).py"] = ScanCache.Entry(
+                stamp: stamp, digest: SHA256Hasher.digest(of: Array("\(number)".utf8)))
+        }
+        try cache.store(contents)
+        let sorted = (contents.entries.keys + ["/venv/pkg/absent.py", "/venv/zzz.py"]).sorted {
+            $0.utf8.lexicographicallyPrecedes($1.utf8)
+        }
+
+        let inOrder = try #require(cache.entries(count: sorted.count) { sorted[$0] })
+        let reversed = Array(sorted.reversed())
+        let outOfOrder = try #require(cache.entries(count: reversed.count) { reversed[$0] })
+
+        #expect(zip(sorted, inOrder).allSatisfy { path, entry in entry == contents.entries[path] })
+        #expect(inOrder.compactMap { $0 }.count == 3000)
+        #expect(zip(reversed, outOfOrder).allSatisfy { path, entry in entry == contents.entries[path] })
+        #expect(cache.scansSinceFullRehash() == 2)
+    }
+
     private static func cachedScanner(_ scratch: Scratch, fullRehashEvery: Int) -> FileScanner {
         let cache = ScanCache(stateDirectory: scratch.path, target: "tunely")
         let scanner = FileScanner(workers: 2, cache: cache, fullRehashEvery: fullRehashEvery)
