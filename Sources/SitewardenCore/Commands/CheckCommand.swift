@@ -60,60 +60,54 @@ public struct CheckCommand {
 
     /// An unchanged install is checked by stat'ing what its last verification read: one target
     /// after another that leaves cores idle, most targets being too small to split. Their stamps
-    /// are checked up front on `threads` threads, each taking the next target, largest first
-    /// (by the size of its snapshot), so that no thread is left with the big one at the end.
+    /// are checked up front on `threads` threads, largest snapshot first.
     static func prepareReuse(_ monitors: [TargetMonitor], threads: Int) {
-        let threads = min(threads, monitors.count)
-        guard threads > 1 else { return }
-        nonisolated(unsafe) let order = monitors.sorted { $0.snapshotSize > $1.snapshotSize }
-        let next = Atomic<Int>(0)
-        let work: @Sendable () -> Void = {
-            while true {
-                let index = next.add(1, ordering: .relaxed).oldValue
-                guard index < order.count else { return }
-                order[index].prepareReuse()
-            }
-        }
-        // Explicit hand-offs: concurrentPerform ran both long iterations on the calling thread
-        // before a pool thread woke up.
-        let group = DispatchGroup()
-        for _ in 1..<threads {
-            DispatchQueue.global().async(group: group, execute: work)
-        }
-        work()
-        group.wait()
+        guard min(threads, monitors.count) > 1 else { return }
+        let sizes = monitors.map(\.snapshotSize)
+        nonisolated(unsafe) let shared = monitors
+        largestFirst(sizes, threads: threads) { shared[$0].prepareReuse() }
     }
 
     /// Verifies every target, `threads` of them at a time, largest first (by the size of its
     /// RECORD), and returns the reports in the order of `monitors`.
     ///
     /// One target after another leaves a core idle whenever a target is in its single-threaded
-    /// parts (RECORD, the expectations, the extra-file walk) or too small for its scan to be split;
-    /// the largest goes first so that no thread is left with it at the end. Each target's scan
-    /// still uses the configured workers, so one large target alone is not slower than before.
+    /// parts (RECORD, the expectations, the extra-file walk) or too small for its scan to be split.
+    /// Each target's scan still uses the configured workers, so one large target alone is not
+    /// slower than before.
     static func verifyAll(_ monitors: [TargetMonitor], threads: Int) -> [VerificationReport] {
-        let threads = min(threads, monitors.count)
-        guard threads > 1 else { return monitors.map { $0.verify() } }
-        let order = monitors.indices.map { ($0, monitors[$0].workEstimate) }
-            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
+        guard min(threads, monitors.count) > 1 else { return monitors.map { $0.verify() } }
+        let estimates = monitors.map(\.workEstimate)
         nonisolated(unsafe) let shared = monitors
         let reports = Mutex([VerificationReport?](repeating: nil, count: monitors.count))
+        largestFirst(estimates, threads: threads) { index in
+            let report = shared[index].verify()
+            reports.withLock { $0[index] = report }
+        }
+        return reports.withLock { $0.map { $0! } }
+    }
+
+    /// Runs `body` for every index of `sizes` on `threads` threads, each taking the next index,
+    /// largest size first (ties in index order), so that no thread is left with a large one at
+    /// the end. Returns when all are done.
+    static func largestFirst(_ sizes: [Int], threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
         let next = Atomic<Int>(0)
         let work: @Sendable () -> Void = {
             while true {
                 let claimed = next.add(1, ordering: .relaxed).oldValue
                 guard claimed < order.count else { return }
-                let report = shared[order[claimed]].verify()
-                reports.withLock { $0[order[claimed]] = report }
+                body(order[claimed])
             }
         }
+        // Explicit hand-offs: concurrentPerform ran both long iterations on the calling thread
+        // before a pool thread woke up.
         let group = DispatchGroup()
-        for _ in 1..<threads {
+        for _ in 1..<min(threads, order.count) {
             DispatchQueue.global().async(group: group, execute: work)
         }
         work()
         group.wait()
-        return reports.withLock { $0.map { $0! } }
     }
 
     /// A JSON document as sitewarden prints it: sorted snake_case keys, indented, one newline.

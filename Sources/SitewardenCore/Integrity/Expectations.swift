@@ -109,10 +109,6 @@ struct Expectations {
     /// The absolute path of a venv-relative one.
     func absolutePath(of venvPath: String) -> String { venvRoot + "/" + venvPath }
 
-    subscript(venvPath: String) -> Expectation? {
-        position(of: key(venvPath)).map { expectation(row: Int($0)) }
-    }
-
     /// The expectations, ordered by venv-relative path, as positions for `expectation(row:)`,
     /// `venvPath(row:)` and `absolutePath(row:)`.
     var orderedRows: [Int32] {
