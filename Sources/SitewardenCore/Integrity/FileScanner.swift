@@ -83,15 +83,15 @@ public final class FileScanner {
         // its entries, in the order of the paths.
         let scansBefore = cache?.scansSinceFullRehash()
         let scansSinceFull = scansBefore.map { $0 + 1 } ?? 0
-        var trusted: [ScanCache.Entry?]?
+        var trusted: ScanCache.Lookup?
         if !forceFullRehash, let cache, scansSinceFull < fullRehashEvery {
-            trusted = cache.entries(count: count, path: path)
+            trusted = cache.lookup()
         }
         // No cache, a damaged one, or the periodic full rehash.
         let full = trusted == nil
         forceFullRehash = false
         let job = ScanJob(
-            count: count, path: path, trusted: trusted ?? [], remembering: cache != nil,
+            count: count, path: path, trusted: trusted, remembering: cache != nil,
             readTimeout: readTimeout, afterHashing: afterHashing, progress: progress)
         job.run(workers: min(workers, max(count, 1)))
 
@@ -203,8 +203,9 @@ struct ScanStates: RandomAccessCollection {
 private final class ScanJob: @unchecked Sendable {
     let count: Int
     let path: @Sendable (Int) -> String
-    /// The cached entry of each path by position (empty: none trusted).
-    let trusted: [ScanCache.Entry?]
+    /// The cache's entries, asked for as files are claimed, in order, under the lock (nil: none
+    /// trusted).
+    let trusted: ScanCache.Lookup?
     /// Whether the cache entries of hashed files are kept (for a scanner with a cache).
     let remembering: Bool
     let progress: @Sendable () -> Void
@@ -243,7 +244,7 @@ private final class ScanJob: @unchecked Sendable {
     }
 
     init(
-        count: Int, path: @escaping @Sendable (Int) -> String, trusted: [ScanCache.Entry?], remembering: Bool,
+        count: Int, path: @escaping @Sendable (Int) -> String, trusted: ScanCache.Lookup?, remembering: Bool,
         readTimeout: Duration,
         afterHashing: ((Int32) -> Void)?, progress: @escaping @Sendable () -> Void
     ) {
@@ -333,11 +334,10 @@ private final class ScanJob: @unchecked Sendable {
             _ = worker.steps.add(1, ordering: .relaxed)
             progress()
         }
-        while let index = claim(for: worker) {
-            let path = self.path(index)
+        while let (index, path, cached) = claim(for: worker) {
             // Progress is reported before the result is published: the last publish ends the scan,
             // and nothing of this file may run after `observe` has returned.
-            if index < trusted.count, let entry = trusted[index], let facts = unchanged(path, entry) {
+            if let entry = cached, let facts = unchanged(path, entry) {
                 advanced()
                 guard publish(index, by: worker, state: .present(facts), entry: entry, hashedBytes: nil) else { return }
             } else {
@@ -354,12 +354,15 @@ private final class ScanJob: @unchecked Sendable {
         }
     }
 
-    private func claim(for worker: Worker) -> Int? {
+    /// The next file for `worker`: its position, its path and the cache's entry for it, looked up
+    /// here, where files are handed out in order.
+    private func claim(for worker: Worker) -> (Int, String, ScanCache.Entry?)? {
         book.withLock { book in
             guard !book.abandoned[worker.number], book.next < count else { return nil }
             defer { book.next += 1 }
             book.inFlight[worker.number] = book.next
-            return book.next
+            let path = path(book.next)
+            return (book.next, path, trusted?.entry(for: path))
         }
     }
 

@@ -46,28 +46,46 @@ struct ScanCache: Sendable {
         return Self.decode(bytes)
     }
 
-    /// The cached entries of `count` paths made by `path`, by position: asked for in increasing
-    /// bytewise order (how a verification lists its files, and how `store` writes them), the file
-    /// is read alongside in 64 KiB pieces instead of into a dictionary of every path, after its seal
-    /// was checked the same way. Paths asked for out of order fall back to `load()`. nil when there
-    /// is no cache or it cannot be trusted whole.
-    func entries(count: Int, path: (Int) -> String) -> [Entry?]? {
-        guard let reader = SortedReader(path: self.path, sizeLimit: Self.sizeLimit) else { return nil }
-        var entries = [Entry?](repeating: nil, count: count)
-        var previous: String?
-        for index in 0..<count {
-            let wanted = path(index)
-            if let previous, !Self.bytesPrecede(previous, wanted) {
-                // Not in order: look the rest up the simple way.
-                guard let contents = load() else { return nil }
-                for rest in index..<count { entries[rest] = contents.entries[path(rest)] }
-                return entries
-            }
-            guard let found = reader.entry(for: wanted) else { return nil }
-            entries[index] = found
-            previous = wanted
+    /// The cache's entries for paths asked for one at a time, or nil when there is no cache or it
+    /// cannot be trusted whole (its seal is checked first, reading the file in pieces).
+    func lookup() -> Lookup? {
+        SortedReader(path: path, sizeLimit: Self.sizeLimit).map { Lookup(reader: $0, cache: self) }
+    }
+
+    /// Answers for paths in increasing bytewise order (how a verification lists its files, and how
+    /// `store` writes them) by reading the file alongside, 64 KiB at a time, instead of holding
+    /// every path in a dictionary; a path asked for out of order switches to `load()` for the rest.
+    /// One caller at a time.
+    final class Lookup: @unchecked Sendable {
+        private let reader: SortedReader
+        private let cache: ScanCache
+        private var previous: String?
+        private var fallback: [String: Entry]?
+        private var failed = false
+
+        fileprivate init(reader: SortedReader, cache: ScanCache) {
+            self.reader = reader
+            self.cache = cache
         }
-        return entries
+
+        func entry(for path: String) -> Entry? {
+            if failed { return nil }
+            if let fallback { return fallback[path] }
+            if let previous, !ScanCache.bytesPrecede(previous, path) {
+                guard let contents = cache.load() else {
+                    failed = true
+                    return nil
+                }
+                fallback = contents.entries
+                return contents.entries[path]
+            }
+            previous = path
+            guard let found = reader.entry(for: path) else {
+                failed = true
+                return nil
+            }
+            return found
+        }
     }
 
     private static func bytesPrecede(_ lhs: String, _ rhs: String) -> Bool {
@@ -76,7 +94,7 @@ struct ScanCache: Sendable {
 
     /// Reads a cache file's entries in order, in pieces; made only for a file whose header and
     /// seal check out.
-    private final class SortedReader {
+    fileprivate final class SortedReader {
         private let file: FileDescriptor
         private var buffer = [UInt8](repeating: 0, count: 65536)
         private var start = 0

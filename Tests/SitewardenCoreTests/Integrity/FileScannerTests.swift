@@ -249,13 +249,15 @@ struct FileScannerTests {
             $0.utf8.lexicographicallyPrecedes($1.utf8)
         }
 
-        let inOrder = try #require(cache.entries(count: sorted.count) { sorted[$0] })
+        let inOrder = try #require(cache.lookup()).entry(for:)
+        let inOrderEntries = sorted.map(inOrder)
         let reversed = Array(sorted.reversed())
-        let outOfOrder = try #require(cache.entries(count: reversed.count) { reversed[$0] })
+        let outOfOrder = try #require(cache.lookup()).entry(for:)
+        let outOfOrderEntries = reversed.map(outOfOrder)
 
-        #expect(zip(sorted, inOrder).allSatisfy { path, entry in entry == contents.entries[path] })
-        #expect(inOrder.compactMap { $0 }.count == 3000)
-        #expect(zip(reversed, outOfOrder).allSatisfy { path, entry in entry == contents.entries[path] })
+        #expect(zip(sorted, inOrderEntries).allSatisfy { path, entry in entry == contents.entries[path] })
+        #expect(inOrderEntries.compactMap { $0 }.count == 3000)
+        #expect(zip(reversed, outOfOrderEntries).allSatisfy { path, entry in entry == contents.entries[path] })
         #expect(cache.scansSinceFullRehash() == 2)
     }
 
