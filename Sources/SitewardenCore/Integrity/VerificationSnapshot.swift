@@ -282,21 +282,26 @@ struct VerificationSnapshot {
         // Grouped by directory, so that `reuse` opens each directory once; a directory holding
         // only a few inputs (a dist-info's RECORD) costs more to open than to walk to from the root.
         // Any order keeping a directory's inputs together serves: by head, then the tail's parts.
-        let heads = Dictionary(inputs.map { ($0.head, 0) }, uniquingKeysWith: { first, _ in first }).keys.sorted()
+        let heads = Set(inputs.lazy.map(\.head)).sorted()
         let parts = inputs.map { InputName($0, headNumber: heads.firstIndex(of: $0.head)!) }
-        let order = parts.indices.sorted { InputName.precedes(parts[$0], inputs[$0], parts[$1], inputs[$1]) }
+        // Positions as Int32: a large distribution has tens of thousands of inputs.
+        let order = (0..<Int32(inputs.count)).sorted {
+            InputName.precedes(parts[Int($0)], inputs[Int($0)], parts[Int($1)], inputs[Int($1)])
+        }
         var scratch = [UInt8](repeating: 0, count: 256)
         var run = 0
         while run < order.count {
             // One directory's inputs, consecutive in `order`.
             var end = run + 1
             while end < order.count,
-                InputName.sameDirectory(parts[order[run]], inputs[order[run]], parts[order[end]], inputs[order[end]])
+                InputName.sameDirectory(
+                    parts[Int(order[run])], inputs[Int(order[run])], parts[Int(order[end])], inputs[Int(order[end])])
             {
                 end += 1
             }
             let opened = end - run >= Self.smallestOpenedGroup
-            for position in order[run..<end] {
+            for next in order[run..<end] {
+                let position = Int(next)
                 let input = inputs[position]
                 let length = input.head.utf8.count + input.tail.utf8.count
                 guard length < Int(UInt16.max), !input.head.utf8.contains(0), !input.tail.utf8.contains(0) else {
@@ -336,20 +341,24 @@ struct VerificationSnapshot {
     /// Where an input's directory ends: the last `/` of its name, in its tail or, when the tail
     /// has none, at the end of its head; no directory for a name without a slash or outside the venv.
     private struct InputName {
-        var headNumber: Int
-        /// The tail's last `/`, or nil.
-        var tailSlash: Int?
+        private var head: UInt16
+        /// The tail's last `/`, or -1.
+        private var slash: Int32
         var outside: Bool
 
+        var headNumber: Int { Int(head) }
+        var tailSlash: Int? { slash >= 0 ? Int(slash) : nil }
+
         init(_ input: Input, headNumber: Int) {
-            self.headNumber = headNumber
+            head = UInt16(truncatingIfNeeded: headNumber)
             outside = input.head.isEmpty && input.tail.hasPrefix("/")
-            tailSlash =
+            let found =
                 outside
                 ? nil
                 : input.tail.utf8.lastIndex(of: UInt8(ascii: "/")).map {
                     input.tail.utf8.distance(from: input.tail.utf8.startIndex, to: $0)
                 }
+            slash = found.map { Int32(clamping: $0) } ?? -1
         }
 
         /// The directory's length within head + tail (without the slash after it).
