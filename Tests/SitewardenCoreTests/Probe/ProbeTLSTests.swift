@@ -59,18 +59,25 @@ struct ProbeTLSTests {
         return process
     }
 
+    /// Certificates in `directory` and the TLS server on a free port, answering once this returns
+    /// (or after 15 s); the caller stops it.
+    private func startTLSServer(in directory: String) throws -> (server: Process, port: UInt16) {
+        try makeCertificates(in: directory)
+        let port = try TunelyServer.freePort()
+        let server = try startServer(in: directory, port: port)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !TunelyServer.accepts(port), ContinuousClock.now < deadline { usleep(100_000) }
+        return (server, port)
+    }
+
     @Test func aPrivateCAIsTrustedOnlyWhenTheRouteNamesItsFile() throws {
         _ = try RealTunely.installedVenv()
         let scratch = try Scratch()
-        try makeCertificates(in: scratch.path)
-        let port = try TunelyServer.freePort()
-        let server = try startServer(in: scratch.path, port: port)
+        let (server, port) = try startTLSServer(in: scratch.path)
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
-        let deadline = ContinuousClock.now + .seconds(15)
-        while !TunelyServer.accepts(port), ContinuousClock.now < deadline { usleep(100_000) }
         var trusted = ProbeRequest(
             url: "https://localhost:\(port)/api/info", expectBody: "Tunely Server", timeout: .seconds(5),
             caFile: scratch.path + "/ca.pem")
@@ -96,15 +103,11 @@ struct ProbeTLSTests {
     @Test func certificateVariablesInTheEnvironmentDoNotMakeAnUnknownCATrusted() throws {
         let scratch = try RealTunely.scratchVenv()
         _ = try scratch.recorder().record()
-        try makeCertificates(in: scratch.path)
-        let port = try TunelyServer.freePort()
-        let server = try startServer(in: scratch.path, port: port)
+        let (server, port) = try startTLSServer(in: scratch.path)
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
-        let deadline = ContinuousClock.now + .seconds(15)
-        while !TunelyServer.accepts(port), ContinuousClock.now < deadline { usleep(100_000) }
         let config = try scratch.writeConfig(
             target: "[[target.route]]\nurl = \"https://localhost:\(port)/api/info\"\nexpect_body = \"Tunely Server\"")
         let ca = scratch.path + "/ca.pem"
