@@ -119,8 +119,8 @@ struct Expectations {
         inside.append(contentsOf: insideIndex.values)
         outside.append(contentsOf: outsideIndex.values)
         rows.withUnsafeBufferPointer { rows in
-            inside.sort { Self.bytesPrecede(rows[Int($0)].path, rows[Int($1)].path) }
-            outside.sort { Self.bytesPrecede(rows[Int($0)].path, rows[Int($1)].path) }
+            inside.sort { Paths.bytewiseBefore(rows[Int($0)].path, rows[Int($1)].path) }
+            outside.sort { Paths.bytewiseBefore(rows[Int($0)].path, rows[Int($1)].path) }
         }
         var order = [Int32]()
         order.reserveCapacity(inside.count + outside.count)
@@ -139,22 +139,6 @@ struct Expectations {
             }
         }
         return order
-    }
-
-    /// Bytewise order of two strings' UTF-8.
-    private static func bytesPrecede(_ lhs: String, _ rhs: String) -> Bool {
-        var lhs = lhs
-        var rhs = rhs
-        return lhs.withUTF8 { left in
-            rhs.withUTF8 { right in
-                let common = min(left.count, right.count)
-                if common > 0 {
-                    let order = memcmp(left.baseAddress!, right.baseAddress!, common)
-                    if order != 0 { return order < 0 }
-                }
-                return left.count < right.count
-            }
-        }
     }
 
     func expectation(row: Int32) -> Expectation { expectation(row: Int(row)) }

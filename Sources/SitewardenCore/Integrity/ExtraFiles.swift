@@ -1,18 +1,18 @@
 import Glibc
 
 extension Verifier {
-    /// Importable code in the distribution's package directories that no RECORD and no baseline
-    /// lists: `.py` and `.so` files, and bytecode Python would load without a source (a `.pyc`
-    /// outside `__pycache__`). Interpreter-written `__pycache__` bytecode of an existing source is
+    /// Importable code in the distribution's package directories (`packageDirectories`, from the
+    /// expectations) that no RECORD and no baseline lists: `.py` and `.so` files, and bytecode
+    /// Python would load without a source (a `.pyc` outside `__pycache__`). Interpreter-written `__pycache__` bytecode of an existing source is
     /// normal; bytecode whose source is gone is extra. Paths matching `ignore` are exempt.
     /// `walked`, when given, receives every directory listed, whose entries the outcome rests on.
     func extraFiles(
-        _ expectations: Expectations, baselineUsed: Bool, walked: inout [String]?,
+        _ expectations: Expectations, in packageDirectories: [String], baselineUsed: Bool, walked: inout [String]?,
         progress: @escaping @Sendable () -> Void
     ) -> [FileDrift] {
         // Judged as found: a large package has tens of thousands of files, nearly all installed.
         var extras = [String]()
-        for directory in expectations.packageDirectories {
+        for directory in packageDirectories {
             collectImportable(in: expectations.sitePackages + "/" + directory, depth: 0, walked: &walked) { path in
                 let venvPath = Paths.relative(path, to: expectations.venvRoot)
                 if !expectations.isInstalled(venvPath)

@@ -7,9 +7,8 @@ extension Verifier {
     /// (`editable`: what `editableInstall` found, asked while RECORD was at hand).
     func inspectInstallShape(
         _ installed: InstalledDistribution?, editable: String?, expectations: Expectations,
-        report: inout VerificationReport
+        packageDirectories: [String], report: inout VerificationReport
     ) {
-        let packageDirectories = expectations.packageDirectories
         for entry in directoryEntries(expectations.sitePackages) where isResidue(entry, of: packageDirectories) {
             report.installResidue.append(entry)
             report.warn(

@@ -2,6 +2,23 @@ import Glibc
 
 /// Lexical path helpers. Nothing here touches the filesystem except `realPath`.
 enum Paths {
+    /// Whether `lhs` sorts before `rhs` by the bytes of their UTF-8: the order sitewarden keeps
+    /// paths in (expectations, the scan cache), the same on every machine and in every locale.
+    static func bytewiseBefore(_ lhs: String, _ rhs: String) -> Bool {
+        var lhs = lhs
+        var rhs = rhs
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                let common = min(left.count, right.count)
+                if common > 0 {
+                    let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+                    if order != 0 { return order < 0 }
+                }
+                return left.count < right.count
+            }
+        }
+    }
+
     /// Joins and normalizes: collapses `//` and `.`, resolves `..` lexically. `base` must be absolute.
     static func normalize(_ path: String) -> String {
         // Nearly every path is normal already (a site-packages path plus a RECORD row): a scan of its

@@ -71,7 +71,7 @@ struct ScanCache: Sendable {
         func entry(for path: String) -> Entry? {
             if failed { return nil }
             if let fallback { return fallback[path] }
-            if let previous, !ScanCache.bytesPrecede(previous, path) {
+            if let previous, !Paths.bytewiseBefore(previous, path) {
                 guard let contents = cache.load() else {
                     failed = true
                     return nil
@@ -86,10 +86,6 @@ struct ScanCache: Sendable {
             }
             return found
         }
-    }
-
-    private static func bytesPrecede(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
     }
 
     /// Reads a cache file's entries in order, in pieces; made only for a file whose header and
@@ -210,7 +206,7 @@ struct ScanCache: Sendable {
     /// Replaces the cache file with `contents`.
     func store(_ contents: Contents) throws(SystemError) {
         // In bytewise order of the paths, as `entries(count:path:)` reads them.
-        let entries = contents.entries.sorted { Self.bytesPrecede($0.key, $1.key) }
+        let entries = contents.entries.sorted { Paths.bytewiseBefore($0.key, $1.key) }
         try store(scansSinceFullRehash: contents.scansSinceFullRehash, count: entries.count) {
             (entries[$0].key, entries[$0].value)
         }

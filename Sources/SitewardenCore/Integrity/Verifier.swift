@@ -244,9 +244,14 @@ public struct Verifier {
         }
         // Only a scanner that keeps a cache keeps a snapshot, which rests on the directories walked.
         var walked: [String]? = scanner.cache != nil ? [] : nil
-        report.drifts += extraFiles(expectations, baselineUsed: baselineUsed, walked: &walked, progress: progress)
+        // Listed once: both the walk and the install-shape checks start from them.
+        let packageDirectories = expectations.packageDirectories
+        report.drifts += extraFiles(
+            expectations, in: packageDirectories, baselineUsed: baselineUsed, walked: &walked, progress: progress)
         report.drifts.sort { $0.venvPath < $1.venvPath }
-        inspectInstallShape(installed, editable: editable, expectations: expectations, report: &report)
+        inspectInstallShape(
+            installed, editable: editable, expectations: expectations, packageDirectories: packageDirectories,
+            report: &report)
         // Only a scanner that keeps a cache keeps a snapshot; the inputs cost a walk of every path.
         guard scanner.cache != nil, report.drifts.isEmpty, report.unstable.isEmpty else { return (report, nil) }
         let inputs = snapshotInputs(
