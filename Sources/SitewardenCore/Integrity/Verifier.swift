@@ -205,13 +205,10 @@ public struct Verifier {
         let everyExpected = order
         refuseVenvDirectoriesLeadingOut(&expectations, order: order, report: &report)
         order.removeAll { expectations.isRemoved(row: $0) }
-        // The scan's states and the resolver's directories go once the files are classified: the
-        // extra-file walk below is the other half of a large distribution's peak.
+        // The scan's states go once the files are classified: the extra-file walk below is the other
+        // half of a large distribution's peak.
         do {
-            let resolver = PathResolver()
-            let confined = order.filter {
-                resolver.resolvesInside(expectations.absolutePath(row: $0), venvRoot: venvRoot)
-            }
+            let confined = Self.confined(order, expectations: expectations, venvRoot: venvRoot)
             let states = scanner.observe(
                 count: confined.count, path: { [expectations] in expectations.absolutePath(row: confined[$0]) },
                 progress: progress)
@@ -258,6 +255,13 @@ public struct Verifier {
             installed: installed, venvRoot: venvRoot, sitePackages: sitePackages, expectations: expectations,
             expected: everyExpected, walked: walked ?? [])
         return (report, inputs)
+    }
+
+    /// The rows of `order` whose path no symlink leads out of the venv. The resolver's directories
+    /// (a megabyte for a large distribution) are gone before the scan starts, which is the peak.
+    private static func confined(_ order: [Int32], expectations: Expectations, venvRoot: String) -> [Int32] {
+        let resolver = PathResolver()
+        return order.filter { resolver.resolvesInside(expectations.absolutePath(row: $0), venvRoot: venvRoot) }
     }
 
     /// Every path whose state this verification's outcome rests on (see `VerificationSnapshot`):
