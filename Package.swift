@@ -9,8 +9,10 @@ let package = Package(
     targets: [
         // One system-library target per C library, each wrapped once (see docs/ARCHITECTURE.md).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libcurl is loaded on first use (dlopen), not linked: only probes need it and its
+        // thirty dependencies. Its headers come from libcurl4-openssl-dev.
+        .target(name: "CCurl"),
         // toml++ is header-only C++; this bridge exposes a small C API over its parse tree.
         .target(
             name: "CTOMLBridge",

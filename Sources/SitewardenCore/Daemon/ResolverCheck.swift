@@ -5,14 +5,18 @@
 /// fires. Only routes whose host needs DNS are at risk: IP literals, `localhost` (libcurl
 /// resolves it itself) and unix sockets are not.
 enum ResolverCheck {
-    static func warning(asynchronousDNS: Bool, curlVersion: String, targets: [TargetConfig]) -> Event? {
-        guard !asynchronousDNS else { return nil }
+    /// libcurl's facts are asked for only when a route needs DNS: asking loads the library.
+    static func warning(
+        asynchronousDNS: @autoclosure () -> Bool?, curlVersion: @autoclosure () -> String, targets: [TargetConfig]
+    ) -> Event? {
         let exposed = targets.flatMap { target in
             target.routes.filter { needsDNS($0.probeRequest) }.map {
                 "\(target.name): \($0.probeRequest.displayTarget)"
             }
         }
-        guard !exposed.isEmpty else { return nil }
+        // Without libcurl at all, every probe reports that instead.
+        guard !exposed.isEmpty, asynchronousDNS() == false else { return nil }
+        let curlVersion = curlVersion()
         return Event(
             .probeDNSUnbounded,
             "libcurl \(curlVersion) resolves names synchronously: probe timeouts cannot bound DNS lookups of "

@@ -1,20 +1,57 @@
 import CCurl
 
-/// Why libcurl could not be set up for a probe: which call failed and libcurl's reason.
+/// Why libcurl could not be set up for a probe: which call failed and libcurl's reason, or why
+/// the library itself could not be loaded.
 struct CurlSetupError: Error, CustomStringConvertible {
     /// The failing call, e.g. `curl_easy_setopt(PROTOCOLS_STR)`.
     var call: String
     var code: CURLcode
+    /// The loader's message when the library is not there to explain `code` itself.
+    var unloadable: String?
+
+    init(call: String, code: CURLcode) {
+        self.call = call
+        self.code = code
+    }
+
+    init(unloadable message: String) {
+        call = "dlopen(\(CurlLibrary.soname))"
+        code = CURLE_FAILED_INIT
+        unloadable = message
+    }
 
     var description: String {
-        "\(call): \(String(cString: curl_easy_strerror(code))) (CURLcode \(code.rawValue))"
+        if let unloadable { return "\(call): \(unloadable)" }
+        return "\(call): \(String(cString: sw_curl_easy_strerror(code))) (CURLcode \(code.rawValue))"
     }
 }
 
-/// libcurl's process-wide initialisation, run once, on first use, by whichever thread gets there first.
-private enum CurlGlobal {
-    /// Swift runs a static's initialiser exactly once under a lock, which makes this lazy and thread-safe.
-    static let initResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+/// libcurl, loaded (`CCurl`'s `sw_curl_load`) and initialised once, on first use, by whichever
+/// thread gets there first; never by a process that probes nothing.
+enum CurlLibrary {
+    /// The OpenSSL flavour's soname (Debian's libcurl4; libcurl3-gnutls is `libcurl-gnutls.so.4`).
+    static let soname = "libcurl.so.4"
+
+    /// Swift runs a static's initialiser exactly once under a lock, which makes this lazy and
+    /// thread-safe, and orders the load before every use of the library on any thread.
+    static let setup: CurlSetupError? = {
+        if let problem = problem(loading: soname, commit: true) { return CurlSetupError(unloadable: problem) }
+        let code = sw_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        return code == CURLE_OK ? nil : CurlSetupError(call: "curl_global_init", code: code)
+    }()
+
+    /// True once libcurl is loaded and initialised (loading it if need be).
+    static var isUsable: Bool { setup == nil }
+
+    /// Why `library` would not do as libcurl (not found, or lacking a function), or nil. Only
+    /// with `commit` are its functions used from then on, which `setup` alone does.
+    static func problem(loading library: String, commit: Bool = false) -> String? {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { message in
+            message.initialize(repeating: 0)
+            guard sw_curl_load(library, commit ? 1 : 0, message.baseAddress, message.count) != 0 else { return nil }
+            return String(cString: message.baseAddress!)
+        }
+    }
 }
 
 /// One libcurl easy handle with its error buffer; `deinit` cleans both up.
@@ -26,10 +63,8 @@ final class CurlEasyHandle {
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     init() throws(CurlSetupError) {
-        guard CurlGlobal.initResult == CURLE_OK else {
-            throw CurlSetupError(call: "curl_global_init", code: CurlGlobal.initResult)
-        }
-        guard let handle = curl_easy_init() else {
+        if let problem = CurlLibrary.setup { throw problem }
+        guard let handle = sw_curl_easy_init() else {
             throw CurlSetupError(call: "curl_easy_init", code: CURLE_FAILED_INIT)
         }
         self.handle = handle
@@ -40,7 +75,7 @@ final class CurlEasyHandle {
 
     deinit {
         // The handle points at the error buffer, so it goes first.
-        curl_easy_cleanup(handle)
+        sw_curl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -78,7 +113,7 @@ final class CurlEasyHandle {
 
     /// Runs the transfer on the calling thread until it finishes, fails or times out.
     func perform() -> CURLcode {
-        curl_easy_perform(handle)
+        sw_curl_easy_perform(handle)
     }
 
     /// The address of the last connection, `127.0.0.1:8083` or `[::1]:8083`, or `nil` when none was made.
@@ -105,14 +140,14 @@ final class CurlEasyHandle {
     /// or its generic text for `code` when the buffer is empty.
     func errorMessage(for code: CURLcode) -> String {
         let detailed = String(cString: errorBuffer)
-        let message = detailed.isEmpty ? String(cString: curl_easy_strerror(code)) : detailed
+        let message = detailed.isEmpty ? String(cString: sw_curl_easy_strerror(code)) : detailed
         return String(message.reversed().drop(while: \.isNewline).reversed())
     }
 
     private func check(_ code: CURLcode, _ option: CURLoption) throws(CurlSetupError) {
         guard code != CURLE_OK else { return }
         let name =
-            curl_easy_option_by_id(option).map { String(cString: $0.pointee.name) }
+            sw_curl_option_name(option).map { String(cString: $0) }
             ?? "\(option.rawValue)"
         throw CurlSetupError(call: "curl_easy_setopt(\(name))", code: code)
     }

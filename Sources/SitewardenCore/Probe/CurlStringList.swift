@@ -6,7 +6,7 @@ final class CurlStringList {
 
     init(_ lines: [String]) throws(CurlSetupError) {
         for line in lines {
-            guard let appended = curl_slist_append(head, line) else {
+            guard let appended = sw_curl_slist_append(head, line) else {
                 throw CurlSetupError(call: "curl_slist_append", code: CURLE_OUT_OF_MEMORY)
             }
             head = appended
@@ -14,6 +14,6 @@ final class CurlStringList {
     }
 
     deinit {
-        curl_slist_free_all(head)
+        sw_curl_slist_free_all(head)
     }
 }

@@ -204,6 +204,27 @@ struct CommandLineTests {
         #expect(target?["state"] as? String == "degraded" && target?["problem"] as? String != nil)
     }
 
+    /// The dynamic loader's own account (`LD_DEBUG=libs`) of whether libcurl was initialised.
+    @Test func onlyACheckWithARouteLoadsLibcurl() throws {
+        let scratch = try RealTunely.scratchVenv()
+        func loadsLibcurl(_ config: String) throws -> (status: Int32, loaded: Bool) {
+            var environment = ProcessInfo.processInfo.environment
+            environment["NOTIFY_SOCKET"] = nil
+            environment["LD_DEBUG"] = "libs"
+            let result = try Shell.run([Self.binary, "-c", config, "check"], environment: environment)
+            return (result.status, result.errorOutput.contains("calling init: /lib/x86_64-linux-gnu/libcurl.so.4"))
+        }
+
+        let plain = try loadsLibcurl(try Self.writeConfig(scratch))
+        let probing = try loadsLibcurl(
+            try Self.writeConfig(
+                scratch, extra: "\n[[target.route]]\nurl = \"http://127.0.0.1:1/api/info\"\ntimeout = \"1s\""))
+
+        // No baseline yet: RECORD alone judges the pristine copy healthy.
+        #expect(plain.status == 0 && !plain.loaded)
+        #expect(probing.status == 2 && probing.loaded)
+    }
+
     @Test func baselineOfADamagedInstallIsRefusedWithExitThree() throws {
         let scratch = try RealTunely.scratchVenv()
         let config = try Self.writeConfig(scratch)

@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func thisMachinesLibcurlResolvesOnAThreadSoNoWarningIsDue() {
-        #expect(CurlCapabilities.asynchronousDNS, "Debian's libcurl4 is built with the threaded resolver")
+        #expect(CurlCapabilities.asynchronousDNS == true, "Debian's libcurl4 is built with the threaded resolver")
         #expect(!CurlCapabilities.version.isEmpty)
         #expect(
             ResolverCheck.warning(
@@ -31,6 +31,33 @@ import Testing
         #expect(warning.kind == .probeDNSUnbounded && warning.kind.priority == .warning)
         #expect(warning.field("ROUTES") == "tunely: http://tunely.internal:8083/api/info")
         #expect(warning.message.hasPrefix("libcurl 7.88.1 resolves names synchronously"))
+    }
+
+    @Test func libcurlIsAskedOnlyWhenARouteNeedsDNSSinceAskingLoadsIt() {
+        nonisolated(unsafe) var asked = 0
+        func askLibcurl() -> Bool? {
+            asked += 1
+            return false
+        }
+
+        let withoutNames = ResolverCheck.warning(
+            asynchronousDNS: askLibcurl(), curlVersion: "7.88.1", targets: [target(["http://127.0.0.1:8083/"])])
+        let askedWithoutNames = asked
+        let withoutRoutes = ResolverCheck.warning(
+            asynchronousDNS: askLibcurl(), curlVersion: "7.88.1", targets: [target([])])
+        let askedWithoutRoutes = asked
+        let withAName = ResolverCheck.warning(
+            asynchronousDNS: askLibcurl(), curlVersion: "7.88.1", targets: [target(["http://tunely.internal/"])])
+
+        #expect(withoutNames == nil && withoutRoutes == nil && askedWithoutNames == 0 && askedWithoutRoutes == 0)
+        #expect(withAName != nil && asked == 1)
+    }
+
+    @Test func noLibcurlAtAllIsNoResolverWarning() {
+        #expect(
+            ResolverCheck.warning(
+                asynchronousDNS: nil, curlVersion: "unavailable", targets: [target(["http://tunely.internal/"])])
+                == nil)
     }
 
     @Test func addressesLocalhostAndUnixSocketsNeedNoResolver() {

@@ -1,0 +1,31 @@
+import Testing
+
+@testable import SitewardenCore
+
+/// libcurl is loaded when the first probe needs it, not linked: what the loader says when the
+/// library is missing or is not libcurl, and that the installed one has every function used.
+@Suite struct CurlLibraryTests {
+    @Test func theInstalledLibcurlHasEveryFunctionSitewardenCalls() {
+        #expect(CurlLibrary.problem(loading: CurlLibrary.soname) == nil)
+        #expect(CurlLibrary.isUsable)
+    }
+
+    @Test func aMissingLibraryIsNamedWithTheLoadersReason() {
+        let problem = CurlLibrary.problem(loading: "libsitewarden-absent.so.4")
+
+        #expect(problem == "libsitewarden-absent.so.4: cannot open shared object file: No such file or directory")
+    }
+
+    @Test func aLibraryThatIsNotLibcurlIsNamedWithTheFirstFunctionItLacks() {
+        #expect(
+            CurlLibrary.problem(loading: "libz.so.1")
+                == "libz.so.1 has no curl_global_init (libcurl 7.73 or later is needed)")
+    }
+
+    @Test func aProbeThatCannotLoadLibcurlSaysWhichLibraryAndWhy() {
+        let reason = "libcurl.so.4: cannot open shared object file: No such file or directory"
+        let error = CurlSetupError(unloadable: reason)
+
+        #expect(error.description == "dlopen(libcurl.so.4): " + reason)
+    }
+}
