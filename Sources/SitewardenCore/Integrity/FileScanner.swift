@@ -90,27 +90,19 @@ public final class FileScanner {
         // No cache, a damaged one, or the periodic full rehash.
         let full = trusted == nil
         forceFullRehash = false
+        // The new cache is written as files are done. A file whose ctime is within the racy window
+        // of the scan's start is not remembered: one more write in the same timestamp tick would
+        // leave its stamp as it is. The start is the earliest any file can have been hashed.
+        // A cache that cannot be written costs only speed: the next scan hashes everything.
+        let writer = cache.flatMap { try? ScanCache.Writer($0, scansSinceFullRehash: full ? 0 : scansSinceFull) }
         let job = ScanJob(
-            count: count, path: path, trusted: trusted, remembering: cache != nil,
+            count: count, path: path, trusted: trusted,
+            writing: writer.map { ($0, realtimeNanoseconds() - racyWindowNanoseconds) },
             readTimeout: readTimeout, afterHashing: afterHashing, progress: progress)
         job.run(workers: min(workers, max(count, 1)))
 
         lastScan = job.statistics(fullRehash: full)
-        if let cache {
-            let fresh = realtimeNanoseconds() - racyWindowNanoseconds
-            // Which files to remember, by position; their paths are made again as they are written.
-            var kept = [Int32]()
-            for index in 0..<count {
-                if let entry = job.remembered(at: index), entry.stamp.changedNanoseconds < fresh {
-                    kept.append(Int32(index))
-                }
-            }
-            // A cache that cannot be written costs only speed: the next scan hashes everything.
-            try? cache.store(scansSinceFullRehash: full ? 0 : scansSinceFull, count: kept.count) { position in
-                let index = Int(kept[position])
-                return (path(index), job.remembered(at: index)!)
-            }
-        }
+        if let writer, job.wroteEveryEntry { try? writer.commit() }
         return ScanStates(job: job)
     }
 
@@ -206,8 +198,10 @@ private final class ScanJob: @unchecked Sendable {
     /// The cache's entries, asked for as files are claimed, in order, under the lock (nil: none
     /// trusted).
     let trusted: ScanCache.Lookup?
-    /// Whether the cache entries of hashed files are kept (for a scanner with a cache).
-    let remembering: Bool
+    /// The new cache, fed in the order of the paths as files are done, and how recent a change a
+    /// remembered file may have (realtime nanoseconds; see `FileScanner.observe`).
+    private let writer: ScanCache.Writer?
+    private let rememberedIfChangedBefore: Int64
     let progress: @Sendable () -> Void
     let readTimeout: Duration
     let afterHashing: ((Int32) -> Void)?
@@ -217,8 +211,6 @@ private final class ScanJob: @unchecked Sendable {
     /// Signalled once every index has a result.
     private let finished = DispatchSemaphore(value: 0)
     private let stateSlots: UnsafeMutableBufferPointer<FileState>
-    /// The stamp each file had when hashed, for the cache; its digest is the state's own.
-    private let entrySlots: UnsafeMutableBufferPointer<FileStamp?>
 
     private struct Book {
         var next = 0
@@ -226,6 +218,11 @@ private final class ScanJob: @unchecked Sendable {
         var inFlight: [Int] = []
         var abandoned: [Bool] = []
         var statistics = ScanStatistics()
+        /// The next position to hand to the cache writer, and the files done ahead of it (one per
+        /// other worker at most, plus abandoned reads): the entry to write, or nil for none.
+        var nextToWrite = 0
+        var doneAhead: [Int: (path: String, entry: ScanCache.Entry)?] = [:]
+        var writeFailed = false
     }
 
     /// One worker thread's tools: its hasher and the count of its steps the caller watches.
@@ -244,28 +241,26 @@ private final class ScanJob: @unchecked Sendable {
     }
 
     init(
-        count: Int, path: @escaping @Sendable (Int) -> String, trusted: ScanCache.Lookup?, remembering: Bool,
-        readTimeout: Duration,
+        count: Int, path: @escaping @Sendable (Int) -> String, trusted: ScanCache.Lookup?,
+        writing: (writer: ScanCache.Writer, changedBefore: Int64)?, readTimeout: Duration,
         afterHashing: ((Int32) -> Void)?, progress: @escaping @Sendable () -> Void
     ) {
         self.count = count
         self.path = path
         self.trusted = trusted
-        self.remembering = remembering
+        writer = writing?.writer
+        rememberedIfChangedBefore = writing?.changedBefore ?? .min
         self.readTimeout = readTimeout
         self.afterHashing = afterHashing
         self.progress = progress
         book = Mutex(Book())
         stateSlots = .allocate(capacity: count)
         stateSlots.initialize(repeating: .missing)
-        entrySlots = .allocate(capacity: remembering ? count : 0)
-        entrySlots.initialize(repeating: nil)
     }
 
     /// An abandoned worker may return long after the scan; the slots live as long as it does.
     deinit {
         stateSlots.deinitialize().deallocate()
-        entrySlots.deinitialize().deallocate()
     }
 
     /// Observes every path on `workers` threads and waits for them, watching for stalled reads.
@@ -339,7 +334,9 @@ private final class ScanJob: @unchecked Sendable {
             // and nothing of this file may run after `observe` has returned.
             if let entry = cached, let facts = unchanged(path, entry) {
                 advanced()
-                guard publish(index, by: worker, state: .present(facts), entry: entry, hashedBytes: nil) else { return }
+                guard publish(index, path, by: worker, state: .present(facts), entry: entry, hashedBytes: nil) else {
+                    return
+                }
             } else {
                 let (state, stamp) = worker.hasher.observe(path, progress: advanced)
                 var entry: ScanCache.Entry?
@@ -349,7 +346,7 @@ private final class ScanJob: @unchecked Sendable {
                     bytes = facts.size
                 }
                 advanced()
-                guard publish(index, by: worker, state: state, entry: entry, hashedBytes: bytes) else { return }
+                guard publish(index, path, by: worker, state: state, entry: entry, hashedBytes: bytes) else { return }
             }
         }
     }
@@ -368,12 +365,12 @@ private final class ScanJob: @unchecked Sendable {
 
     /// Stores a result unless the caller gave up on this worker meanwhile; false then.
     private func publish(
-        _ index: Int, by worker: Worker, state: FileState, entry: ScanCache.Entry?, hashedBytes: Int?
+        _ index: Int, _ path: String, by worker: Worker, state: FileState, entry: ScanCache.Entry?, hashedBytes: Int?
     ) -> Bool {
         let done = book.withLock { book -> Bool? in
             guard !book.abandoned[worker.number] else { return nil }
             stateSlots[index] = state
-            if remembering { entrySlots[index] = entry?.stamp }
+            write(index, entry.map { (path, $0) }, &book)
             book.inFlight[worker.number] = -1
             if let hashedBytes {
                 book.statistics.hashed += 1
@@ -397,6 +394,7 @@ private final class ScanJob: @unchecked Sendable {
             book.abandoned[worker.number] = true
             book.inFlight[worker.number] = -1
             stateSlots[index] = .unreadable(StallGuard.timedOut(path(index), after: readTimeout))
+            write(index, nil, &book)
             book.statistics.hashed += 1
             book.completed += 1
             return book.completed == count
@@ -404,6 +402,30 @@ private final class ScanJob: @unchecked Sendable {
         guard let done else { return false }
         if done { finished.signal() }
         return true
+    }
+
+    /// Hands the cache writer every entry up to the first position not done yet, in order; files
+    /// done ahead of it wait in `doneAhead`. Under the lock: the writer buffers 64 KiB, so only one
+    /// call in many hundreds writes to the file.
+    private func write(_ index: Int, _ done: (path: String, entry: ScanCache.Entry)?, _ book: inout Book) {
+        guard let writer, !book.writeFailed else { return }
+        book.doneAhead[index] = .some(done)
+        while let next = book.doneAhead.removeValue(forKey: book.nextToWrite) {
+            book.nextToWrite += 1
+            guard let (path, entry) = next, entry.stamp.changedNanoseconds < rememberedIfChangedBefore else { continue }
+            do {
+                try writer.append(path: path, entry: entry)
+            } catch {
+                book.writeFailed = true
+                book.doneAhead = [:]
+                return
+            }
+        }
+    }
+
+    /// Whether every file's entry reached the cache writer; read after `run` returns.
+    var wroteEveryEntry: Bool {
+        book.withLock { !$0.writeFailed && $0.nextToWrite == count }
     }
 
     /// The remembered facts when `path` is still the regular file it was when hashed.
@@ -420,12 +442,6 @@ private final class ScanJob: @unchecked Sendable {
     /// Read after `run` returns: every slot has been written under the lock by then, and an
     /// abandoned worker never writes one again.
     func state(at index: Int) -> FileState { stateSlots[index] }
-    /// Likewise read after `run` returns.
-    func remembered(at index: Int) -> ScanCache.Entry? {
-        guard let stamp = entrySlots[index], case .present(let facts) = stateSlots[index] else { return nil }
-        return ScanCache.Entry(stamp: stamp, digest: facts.sha256)
-    }
-
     func statistics(fullRehash: Bool) -> ScanStatistics {
         var total = book.withLock { $0.statistics }
         total.files = count

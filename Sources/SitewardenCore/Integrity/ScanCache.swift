@@ -21,7 +21,7 @@ struct ScanCache: Sendable {
     }
 
     static let directoryName = "scan-cache"
-    private static let magic = Array("SWSCAN2\n".utf8)
+    fileprivate static let magic = Array("SWSCAN3\n".utf8)
     /// magic · scan count · its complement: the count changes on every scan that trusts the cache,
     /// so it sits outside the sealed body and is rewritten in place (`countScanWithoutRehash`).
     static let headerSize = 16
@@ -102,7 +102,7 @@ struct ScanCache: Sendable {
 
         init?(path: String, sizeLimit: Int) {
             guard let file = try? FileDescriptor.openRegularFile(path), let info = try? file.stat(),
-                info.st_size >= headerSize + 4 + 32, info.st_size <= sizeLimit
+                info.st_size >= headerSize + 32, info.st_size <= sizeLimit
             else { return nil }
             self.file = file
             // The seal first, in pieces: nothing of a damaged file is trusted.
@@ -125,8 +125,6 @@ struct ScanCache: Sendable {
                 lseek(file.rawValue, off_t(headerSize), SEEK_SET) == off_t(headerSize)
             else { return nil }
             remaining = sealed
-            // The entry count: entries are read until the body ends.
-            guard take(4) != nil else { return nil }
         }
 
         /// The entry for `path` (asked for in increasing order): `.some(nil)` when the cache has
@@ -205,56 +203,67 @@ struct ScanCache: Sendable {
 
     /// Replaces the cache file with `contents`.
     func store(_ contents: Contents) throws(SystemError) {
-        // In bytewise order of the paths, as `entries(count:path:)` reads them.
-        let entries = contents.entries.sorted { Paths.bytewiseBefore($0.key, $1.key) }
-        try store(scansSinceFullRehash: contents.scansSinceFullRehash, count: entries.count) {
-            (entries[$0].key, entries[$0].value)
+        let writer = try Writer(self, scansSinceFullRehash: contents.scansSinceFullRehash)
+        // In bytewise order of the paths, as `lookup` reads them.
+        for (path, entry) in contents.entries.sorted(by: { Paths.bytewiseBefore($0.key, $1.key) }) {
+            try writer.append(path: path, entry: entry)
         }
+        try writer.commit()
     }
 
-    /// Replaces the cache file with `count` entries made one at a time by `entry` (in bytewise
-    /// order of their paths, for `entries(count:path:)`), written as
-    /// they come through a 64 KiB buffer: a large venv's cache (tens of thousands of paths, a few
-    /// MB) is never built in memory, nor its paths all held at once.
-    func store(
-        scansSinceFullRehash: Int, count: Int, entry: (Int) -> (path: String, entry: Entry)
-    ) throws(SystemError) {
-        let directory = Paths.directory(of: path)
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", directory) }
-        let temporary = path + ".tmp.\(getpid())"
-        do {
-            let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
-            var header = ByteWriter(magic: Self.magic)
-            Self.appendCount(UInt32(clamping: scansSinceFullRehash), to: &header)
-            try file.writeAll(header.bytes)
+    /// A new cache file, written as its entries come (in bytewise order of their paths, as
+    /// `lookup` reads them) through a 64 KiB buffer, and put in place by `commit`: a large venv's
+    /// cache (tens of thousands of paths, a few MB) is never built in memory, and the scan that
+    /// makes it need not keep its entries. Until `commit` the old cache stays; a writer dropped
+    /// uncommitted removes its temporary file.
+    final class Writer {
+        private let path: String
+        private let temporary: String
+        private let file: FileDescriptor
+        private var body: SealedFileWriter
+        private var committed = false
 
-            // The body, sealed by a SHA-256 of itself, in pieces.
-            var body = SealedFileWriter(file: file, magic: [])
-            body.body.append(UInt32(count))
-            for index in 0..<count {
-                let (path, entry) = entry(index)
-                body.body.append(path)
-                body.body.append(entry.stamp.size)
-                body.body.append(entry.stamp.modifiedNanoseconds)
-                body.body.append(entry.stamp.changedNanoseconds)
-                body.body.append(entry.stamp.inode)
-                body.body.append(entry.stamp.device)
-                body.body.append(bytes: entry.digest.bytes)
-                try body.flushIfFull()
+        init(_ cache: ScanCache, scansSinceFullRehash: Int) throws(SystemError) {
+            path = cache.path
+            let directory = Paths.directory(of: path)
+            if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", directory) }
+            temporary = path + ".tmp.\(getpid())"
+            file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
+            var header = ByteWriter(magic: ScanCache.magic)
+            ScanCache.appendCount(UInt32(clamping: scansSinceFullRehash), to: &header)
+            body = SealedFileWriter(file: file, magic: [])
+            do {
+                try file.writeAll(header.bytes)
+            } catch {
+                unlink(temporary)
+                throw error
             }
+        }
+
+        deinit {
+            if !committed { unlink(temporary) }
+        }
+
+        func append(path: String, entry: Entry) throws(SystemError) {
+            body.body.append(path)
+            body.body.append(entry.stamp.size)
+            body.body.append(entry.stamp.modifiedNanoseconds)
+            body.body.append(entry.stamp.changedNanoseconds)
+            body.body.append(entry.stamp.inode)
+            body.body.append(entry.stamp.device)
+            body.body.append(bytes: entry.digest.bytes)
+            try body.flushIfFull()
+        }
+
+        /// Seals the file, syncs it and renames it over the cache.
+        func commit() throws(SystemError) {
             try body.finish()
             try file.sync()
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        // The directory is not synced: after a crash the old cache may come back, which is as safe
-        // as the new one (every entry is checked against the file's stamp), and a sync per target
-        // per cycle cost more than the whole cached scan.
-        guard rename(temporary, path) == 0 else {
-            let error = SystemError("rename", temporary)
-            unlink(temporary)
-            throw error
+            // The directory is not synced: after a crash the old cache may come back, which is as
+            // safe as the new one (every entry is checked against the file's stamp), and a sync per
+            // target per cycle cost more than the whole cached scan.
+            guard rename(temporary, path) == 0 else { throw SystemError("rename", temporary) }
+            committed = true
         }
     }
 
@@ -307,10 +316,12 @@ struct ScanCache: Sendable {
     // MARK: Format
 
     // Header: magic (8) · scansSinceFullRehash u32 · its bitwise complement u32.
-    // Body: count u32 · count × (pathLength u32 · path · size i64 · mtime ns i64 · ctime ns i64 ·
-    // inode u64 · device u64 · sha256 32) · SHA-256 of the body before it (32). Integers little-endian.
+    // Body: entries until its end, each pathLength u32 · path · size i64 · mtime ns i64 · ctime ns
+    // i64 · inode u64 · device u64 · sha256 32, in bytewise order of the paths; then a SHA-256 of
+    // the body (32). Integers little-endian. (SWSCAN2 began the body with the entry count, which a
+    // cache written as the scan goes does not know in advance.)
 
-    private static func appendCount(_ scans: UInt32, to writer: inout ByteWriter) {
+    fileprivate static func appendCount(_ scans: UInt32, to writer: inout ByteWriter) {
         writer.append(scans)
         writer.append(~scans)
     }
@@ -325,16 +336,17 @@ struct ScanCache: Sendable {
 
     static func decode(_ bytes: [UInt8]) -> Contents? {
         bytes.withUnsafeBytes { raw -> Contents? in
-            guard raw.count >= headerSize + 4 + 32,
+            guard raw.count >= headerSize + 32,
                 let scans = decodeHeader(UnsafeRawBufferPointer(rebasing: raw[..<headerSize]))
             else { return nil }
             let sealed = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
             guard ByteReader.isSealed(sealed) else { return nil }
 
             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: sealed[..<(sealed.count - 32)]))
-            guard let count = reader.integer(UInt32.self) else { return nil }
-            var entries = [String: Entry](minimumCapacity: Int(min(count, 1 << 20)))
-            for _ in 0..<count {
+            var entries = [String: Entry]()
+            var count = 0
+            while !reader.isAtEnd {
+                count += 1
                 guard let path = reader.string(), let size = reader.integer(Int64.self),
                     let modified = reader.integer(Int64.self), let changed = reader.integer(Int64.self),
                     let inode = reader.integer(UInt64.self), let device = reader.integer(UInt64.self),
@@ -345,7 +357,8 @@ struct ScanCache: Sendable {
                     device: device)
                 entries[path] = Entry(stamp: stamp, digest: digest)
             }
-            guard reader.isAtEnd, entries.count == count else { return nil }
+            // A path twice is a file no writer of this format made.
+            guard entries.count == count else { return nil }
             return Contents(scansSinceFullRehash: scans, entries: entries)
         }
     }

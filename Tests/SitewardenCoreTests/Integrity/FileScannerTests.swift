@@ -104,7 +104,7 @@ struct FileScannerTests {
         switch damage {
         case "flipped byte": bytes[bytes.count / 2] ^= 0x01
         case "cut short": bytes = bytes.prefix(bytes.count - 7)
-        case "garbage": bytes = Data("SWSCAN2\nnot a cache at all, but long enough to be read".utf8)
+        case "garbage": bytes = Data("SWSCAN3\nnot a cache at all, but long enough to be read".utf8)
         default: bytes = Data()
         }
         try Files.overwriteInPlace(cache.path, with: bytes)
@@ -129,6 +129,73 @@ struct FileScannerTests {
 
         #expect(scanner.lastScan.fromCache == 0)
         #expect(scanner.lastScan.hashed == paths.count)
+    }
+
+    /// The racy window is measured from when the file was hashed, not from when the scan ended:
+    /// a file changed just before a long scan hashed it could change again in the same tick.
+    @Test func aFileChangedJustBeforeItWasHashedIsNotRememberedHoweverLongTheScanTakes() throws {
+        let scratch = try Scratch()
+        let settled = scratch.path + "/settled.py"
+        let fresh = scratch.path + "/fresh.py"
+        try Files.create(settled, Array("settled\n".utf8), mode: 0o644)
+        usleep(400_000)
+        try Files.create(fresh, Array("fresh\n".utf8), mode: 0o644)
+        let cache = ScanCache(path: scratch.path + "/cache.bin")
+        let scanner = FileScanner(workers: 1, cache: cache, fullRehashEvery: 10)
+        scanner.racyWindowNanoseconds = 300_000_000
+        // The scan goes on well past the window after hashing the fresh file (the first, in order).
+        let slowed = Flag()
+        scanner.afterHashing = { _ in
+            if slowed.value.exchange(false, ordering: .relaxed) { usleep(600_000) }
+        }
+
+        let states = scanner.observe([fresh, settled], progress: {})
+        let remembered = try #require(cache.load()).entries
+
+        #expect(states.allSatisfy { if case .present = $0 { true } else { false } })
+        #expect(remembered[settled] != nil)
+        #expect(remembered[fresh] == nil)
+    }
+
+    /// Entries reach the cache in the order of the paths however the workers finish, and a scan
+    /// whose cache cannot be written still returns every state.
+    @Test func theCacheWrittenAsFilesAreDoneHoldsEveryFileInOrder() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let paths = try Self.regularFiles(in: scratch.venv).sorted { Paths.bytewiseBefore($0, $1) }
+        let scanner = Self.cachedScanner(scratch, fullRehashEvery: 10)
+        // Workers finish out of order: every third file takes longer.
+        let turn = Atomic<Int>(0)
+        scanner.afterHashing = { _ in
+            if turn.add(1, ordering: .relaxed).newValue % 3 == 0 { usleep(2_000) }
+        }
+
+        let states = scanner.observe(paths, progress: {})
+        let file = try Data(contentsOf: URL(fileURLWithPath: try #require(scanner.cache).path))
+        let cached = try #require(scanner.cache?.load())
+        let written = try Self.pathsInFileOrder(file)
+
+        #expect(written == paths)
+        #expect(cached.entries.count == paths.count)
+        for (path, state) in zip(paths, states) {
+            guard case .present(let facts) = state else {
+                Issue.record("\(path): \(state)")
+                continue
+            }
+            #expect(cached.entries[path]?.digest == facts.sha256)
+        }
+    }
+
+    /// The paths of a cache file in the order they are written (see `ScanCache`'s format).
+    private static func pathsInFileOrder(_ file: Data) throws -> [String] {
+        var paths: [String] = []
+        var offset = ScanCache.headerSize
+        let end = file.count - 32
+        while offset < end {
+            let length = file[offset..<(offset + 4)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            paths.append(String(decoding: file[(offset + 4)..<(offset + 4 + length)], as: UTF8.self))
+            offset += 4 + length + 72
+        }
+        return paths
     }
 
     @Test func temporaryFilesOfInterruptedWritesAreRemovedAndNothingElse() throws {
