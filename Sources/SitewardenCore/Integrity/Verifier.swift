@@ -302,13 +302,8 @@ public struct Verifier {
             inputs.insert(installed.sitePackages + "/" + installed.distInfoName)
             inputs.insert(installed.sitePackages + "/" + installed.distInfoName + "/direct_url.json")
         }
-        var files = [VerificationSnapshot.Input]()
-        files.reserveCapacity(expected.count)
-        let sitePackagesHead = expectations.sitePackagesInVenv + "/"
         var lastDirectory = ""
         for row in expected {
-            let key = expectations.key(row: row)
-            files.append(VerificationSnapshot.Input(head: key.inside ? sitePackagesHead : "", key.path))
             // Files come in order of their paths, so those of one directory mostly follow each other.
             let directory = Paths.directory(of: expectations.absolutePath(row: row))
             if directory != lastDirectory {
@@ -316,16 +311,32 @@ public struct Verifier {
                 lastDirectory = directory
             }
         }
-        let prefix = venvRoot + "/"
-        let others = inputs.map { path in
-            if path == venvRoot { return VerificationSnapshot.Input(".") }
-            guard path.hasPrefix(prefix) else { return VerificationSnapshot.Input(path) }
-            let relative = String(path.utf8.dropFirst(prefix.utf8.count))!
-            guard relative.hasPrefix(sitePackagesHead) else { return VerificationSnapshot.Input(relative) }
-            return VerificationSnapshot.Input(
-                head: sitePackagesHead, String(relative.utf8.dropFirst(sitePackagesHead.utf8.count))!)
+        // Every input in one array of its final size: tens of thousands for a large distribution.
+        var files = [VerificationSnapshot.Input]()
+        files.reserveCapacity(expected.count + inputs.count)
+        let sitePackagesHead = expectations.sitePackagesInVenv + "/"
+        for row in expected {
+            let key = expectations.key(row: row)
+            files.append(VerificationSnapshot.Input(head: key.inside ? sitePackagesHead : "", key.path))
         }
-        return (venvRoot, files + others)
+        let prefix = venvRoot + "/"
+        for path in inputs {
+            if path == venvRoot {
+                files.append(VerificationSnapshot.Input("."))
+            } else if !path.hasPrefix(prefix) {
+                files.append(VerificationSnapshot.Input(path))
+            } else {
+                let relative = String(path.utf8.dropFirst(prefix.utf8.count))!
+                guard relative.hasPrefix(sitePackagesHead) else {
+                    files.append(VerificationSnapshot.Input(relative))
+                    continue
+                }
+                files.append(
+                    VerificationSnapshot.Input(
+                        head: sitePackagesHead, String(relative.utf8.dropFirst(sitePackagesHead.utf8.count))!))
+            }
+        }
+        return (venvRoot, files)
     }
 
     /// The installed dist-info: of the configured version, else of the baseline's, else the only one.
