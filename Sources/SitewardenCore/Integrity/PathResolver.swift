@@ -26,6 +26,14 @@ final class PathResolver {
         Paths.isInside(resolveExistingPrefix(path), root: venvRoot)
     }
 
+    /// True when no symlink on the way to `path`'s directory leads out of `venvRoot`; the last
+    /// component, which may itself be a symlink, is the caller's to judge.
+    func directoryResolvesInside(_ path: String, venvRoot: String) -> Bool {
+        guard path != "/" else { return venvRoot == "/" }
+        // A plain name below a directory inside the venv is inside too.
+        return Paths.isInside(resolveDirectory(Paths.directory(of: path)), root: venvRoot)
+    }
+
     /// An empty value stands for "resolves to itself", the usual case, so that only directories
     /// reached through a symlink cost a second string.
     private func resolveDirectory(_ directory: String) -> String {

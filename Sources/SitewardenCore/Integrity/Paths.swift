@@ -63,7 +63,11 @@ enum Paths {
 
     /// True when `path` is `root` or lies below it (both normalized, absolute).
     static func isInside(_ path: String, root: String) -> Bool {
-        root == "/" || path == root || path.hasPrefix(root + "/")
+        // Compared in place: this runs once per file of a verification.
+        let (path, root) = (path.utf8, root.utf8)
+        guard !root.elementsEqual("/".utf8) else { return true }
+        guard path.starts(with: root) else { return false }
+        return path.count == root.count || path[path.index(path.startIndex, offsetBy: root.count)] == UInt8(ascii: "/")
     }
 
     /// `path` relative to `root`, which must contain it.

@@ -24,6 +24,20 @@ struct HostileInputTests {
         #expect(scratch.verifier().verify().drifts.isEmpty)
     }
 
+    /// The file is opened without following it, and judged by where it leads only afterwards.
+    @Test func packageFileSwappedForASymlinkInsideTheVenvIsNotARegularFileAndIsNotFollowed() throws {
+        let scratch = try RealTunely.scratchVenv()
+        _ = try scratch.recorder().record()
+        let cli = scratch.sitePackages + "/tunely/cli.py"
+        unlink(cli)
+        symlink("server.py", cli)
+
+        let drifts = scratch.verifier().verify().drifts
+
+        #expect(drifts.map(\.kind) == [.notRegularFile])
+        #expect(drifts.first?.recordPath == "tunely/cli.py")
+    }
+
     @Test func packageDirectorySwappedForASymlinkIsDriftAndNothingIsWrittenThrough() throws {
         let scratch = try RealTunely.scratchVenv()
         let manifest = try scratch.recorder().record()
