@@ -75,14 +75,16 @@ enum Paths {
         path == root ? "." : String(path.dropFirst(root == "/" ? 1 : root.count + 1))
     }
 
+    /// The path up to its last `/` byte (a filesystem's separator is a byte: a combining mark
+    /// after it, which would make `/` part of a larger Character, does not hide it).
     static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
     }
 
     static func lastComponent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
     }
 
     /// `realpath(3)`: every symlink resolved. Throws when the path does not exist.

@@ -43,4 +43,22 @@ struct PathResolverTests {
     func normalizeCollapsesOnlyWhatNeedsCollapsing(path: String, normal: String) {
         #expect(Paths.normalize(path) == normal)
     }
+
+    /// By bytes: a combining mark after a `/` makes it part of a larger Character, not less of a separator.
+    @Test(arguments: [
+        ("/a/b/c.py", "/a/b", "c.py"), ("/c.py", "/", "c.py"), ("c.py", ".", "c.py"),
+        ("/a/\u{301}b.py", "/a", "\u{301}b.py"), ("/\u{E9}t\u{E9}/x", "/\u{E9}t\u{E9}", "x"),
+    ])
+    func directoryAndLastComponentSplitAtTheLastSlashByte(path: String, directory: String, last: String) {
+        #expect(Paths.directory(of: path) == directory)
+        #expect(Paths.lastComponent(of: path) == last)
+    }
+
+    @Test(arguments: [
+        ("/venv", "/venv", true), ("/venv/lib/x.py", "/venv", true), ("/venv2/x.py", "/venv", false),
+        ("/ven", "/venv", false), ("/etc/passwd", "/", true), ("/venv/", "/venv", true), ("venv/x", "/venv", false),
+    ])
+    func insideMeansTheRootOrBelowItAtAComponentBoundary(path: String, root: String, inside: Bool) {
+        #expect(Paths.isInside(path, root: root) == inside)
+    }
 }
