@@ -14,10 +14,12 @@ struct Expectation {
 /// other distributions' files included), so extra-file detection knows what somebody installed.
 ///
 /// Paths are venv-relative at this type's surface, but not kept that way: one inside site-packages
-/// is kept relative to it (`Key`), the spelling RECORD itself uses, so that the key is the very
-/// string RECORD's row holds and a large distribution's tens of thousands of paths are stored once.
-/// Expectations live in one array with an index by key, not a dictionary of values, and absolute
-/// and venv-relative paths are made when asked for, never kept.
+/// is kept relative to it (`Key`), the spelling RECORD itself uses. Expectations live in one array
+/// of rows; their key paths lie end to end in one byte buffer, found through one open-addressing
+/// table of row positions, so that a large distribution's tens of thousands of paths cost their
+/// bytes and not a string object each. Absolute and venv-relative paths are made when asked for.
+/// Keys are compared by their bytes, as the filesystem compares names (Swift's `String` equality
+/// would take a precomposed `é` and a decomposed one for the same file).
 struct Expectations {
     let venvRoot: String
     /// site-packages, absolute, symlinks resolved.
@@ -27,10 +29,15 @@ struct Expectations {
     let sitePackagesInVenv: String
     /// `sitePackagesInVenv` and `/`: what a `Key` inside site-packages leaves out.
     private let insidePrefix: String
+    private let insidePrefixBytes: [UInt8]
     private var rows: [Row] = []
-    /// Row positions by key path: one index for each kind of key, so that a key is a plain string.
-    private var insideIndex: [String: Int32] = [:]
-    private var outsideIndex: [String: Int32] = [:]
+    /// Every row's key path, end to end (`Row.pathStart`, `Row.pathLength`).
+    private var keyBytes: [UInt8] = []
+    /// Row positions by key (`Self.emptySlot` where none), at most half full, probed linearly from
+    /// the key's hash; a removed row stays in it and is skipped.
+    private var slots: [Int32] = []
+    /// Rows not removed.
+    private var liveRows = 0
     /// The baseline's files, which rows refer to by position (the manifest's own array, not a copy).
     private var baselineFiles: [BaselineFile] = []
     /// Paths the watched distribution's RECORD or baseline names that have no row here (ignored,
@@ -46,18 +53,30 @@ struct Expectations {
     /// Every RECORD of site-packages, and the watched distribution, whose rows are not "others".
     private var others: (index: SitePackagesIndex, excluding: String)?
 
-    /// A path relative to site-packages when `inside`, else relative to the venv root.
+    /// A path relative to site-packages when `inside`, else relative to the venv root; equal and
+    /// hashed by its bytes, as the filesystem tells names apart.
     struct Key: Hashable {
         var inside: Bool
         var path: String
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.inside == rhs.inside && lhs.path.utf8.elementsEqual(rhs.path.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(inside)
+            var path = path
+            path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// An expectation as kept: its baseline file by position in `baselineFiles` (-1: none), and
     /// its RECORD row as the digest, size and line of the usual canonical sha256 row (or in
     /// `unusualRecords`): a large distribution has tens of thousands.
     private struct Row {
-        /// `Key.path`; `inside` is `Key.inside`.
-        var path: String
+        /// Where `Key.path` lies in `keyBytes`; `inside` is `Key.inside`.
+        var pathStart: UInt32
+        var pathLength: UInt32
         var digest = SHA256Digest.zero
         var size: Int64 = -1
         var line: Int32 = 0
@@ -65,11 +84,11 @@ struct Expectations {
         var inside: Bool
         var record = RecordKind.none
         var removed = false
-        /// The record path is `path` itself (else it is in `spelledRecordPaths`).
+        /// The record path is the key path itself (else it is in `spelledRecordPaths`).
         var recordPathIsKey = true
-
-        var key: Key { Key(inside: inside, path: path) }
     }
+
+    private static let emptySlot: Int32 = -1
 
     private enum RecordKind: UInt8 {
         case none, hashless, sha256, unusual
@@ -81,12 +100,76 @@ struct Expectations {
         self.ignore = ignore
         sitePackagesInVenv = Paths.relative(sitePackages, to: venvRoot)
         insidePrefix = sitePackagesInVenv + "/"
+        insidePrefixBytes = Array(insidePrefix.utf8)
     }
 
-    var isEmpty: Bool { insideIndex.isEmpty && outsideIndex.isEmpty }
+    var isEmpty: Bool { liveRows == 0 }
+
+    // MARK: Keys
+
+    /// Row `position`'s key path, as bytes in place.
+    private func withKeyBytes<R>(row position: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let row = rows[position]
+        return keyBytes.withUnsafeBufferPointer {
+            body(UnsafeBufferPointer(rebasing: $0[Int(row.pathStart)..<Int(row.pathStart + row.pathLength)]))
+        }
+    }
+
+    private func keyPath(row position: Int) -> String {
+        withKeyBytes(row: position) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func key(row position: Int) -> Key { Key(inside: rows[position].inside, path: keyPath(row: position)) }
+
+    /// Seeded per process like a dictionary's, so no RECORD can be written to make its paths collide.
+    private static func slotHash(inside: Bool, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var hasher = Hasher()
+        hasher.combine(inside)
+        hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        return hasher.finalize()
+    }
+
+    /// The slot holding `key`'s live row, or the empty slot where it would go.
+    private func slot(inside: Bool, _ bytes: UnsafeBufferPointer<UInt8>) -> (index: Int, found: Bool) {
+        let mask = slots.count - 1
+        var index = Self.slotHash(inside: inside, bytes) & mask
+        return keyBytes.withUnsafeBufferPointer { stored in
+            slots.withUnsafeBufferPointer { slots in
+                while true {
+                    let position = slots[index]
+                    if position == Self.emptySlot { return (index, false) }
+                    let row = rows[Int(position)]
+                    if !row.removed, row.inside == inside, Int(row.pathLength) == bytes.count,
+                        bytes.isEmpty
+                            || memcmp(stored.baseAddress! + Int(row.pathStart), bytes.baseAddress!, bytes.count) == 0
+                    {
+                        return (index, true)
+                    }
+                    index = (index + 1) & mask
+                }
+            }
+        }
+    }
 
     private func position(of key: Key) -> Int32? {
-        key.inside ? insideIndex[key.path] : outsideIndex[key.path]
+        guard !slots.isEmpty else { return nil }
+        var path = key.path
+        return path.withUTF8 { bytes in
+            let (index, found) = slot(inside: key.inside, bytes)
+            return found ? slots[index] : nil
+        }
+    }
+
+    /// Room for `count` rows in all (removed ones included: their slots stay) without growing the table.
+    private mutating func reserveSlots(_ count: Int) {
+        var capacity = max(slots.count, 16)
+        while capacity < 2 * count { capacity *= 2 }
+        guard capacity > slots.count else { return }
+        slots = [Int32](repeating: Self.emptySlot, count: capacity)
+        for position in rows.indices where !rows[position].removed {
+            let index = withKeyBytes(row: position) { slot(inside: rows[position].inside, $0).index }
+            slots[index] = Int32(position)
+        }
     }
 
     /// The key of a venv-relative path.
@@ -116,11 +199,25 @@ struct Expectations {
         // must picture a venv-relative path is made once per row, not per comparison of a sort.
         var inside = [Int32]()
         var outside = [Int32]()
-        inside.append(contentsOf: insideIndex.values)
-        outside.append(contentsOf: outsideIndex.values)
-        rows.withUnsafeBufferPointer { rows in
-            inside.sort { Paths.bytewiseBefore(rows[Int($0)].path, rows[Int($1)].path) }
-            outside.sort { Paths.bytewiseBefore(rows[Int($0)].path, rows[Int($1)].path) }
+        inside.reserveCapacity(liveRows)
+        for position in rows.indices where !rows[position].removed {
+            if rows[position].inside { inside.append(Int32(position)) } else { outside.append(Int32(position)) }
+        }
+        keyBytes.withUnsafeBufferPointer { bytes in
+            rows.withUnsafeBufferPointer { rows in
+                func before(_ lhs: Int32, _ rhs: Int32) -> Bool {
+                    let (left, right) = (rows[Int(lhs)], rows[Int(rhs)])
+                    let common = Int(min(left.pathLength, right.pathLength))
+                    if common > 0 {
+                        let order = memcmp(
+                            bytes.baseAddress! + Int(left.pathStart), bytes.baseAddress! + Int(right.pathStart), common)
+                        if order != 0 { return order < 0 }
+                    }
+                    return left.pathLength < right.pathLength
+                }
+                inside.sort(by: before)
+                outside.sort(by: before)
+            }
         }
         var order = [Int32]()
         order.reserveCapacity(inside.count + outside.count)
@@ -129,7 +226,7 @@ struct Expectations {
             let takeInside =
                 o == outside.count
                 || (i < inside.count
-                    && Self.venvPathPrecedes(rows[Int(inside[i])].key, rows[Int(outside[o])].key, prefix: insidePrefix))
+                    && venvPathPrecedes(row: Int(inside[i]), row: Int(outside[o])))
             if takeInside {
                 order.append(inside[i])
                 i += 1
@@ -142,14 +239,24 @@ struct Expectations {
     }
 
     func expectation(row: Int32) -> Expectation { expectation(row: Int(row)) }
-    func key(row: Int32) -> Key { rows[Int(row)].key }
-    func venvPath(row: Int32) -> String { venvPath(rows[Int(row)].key) }
-    func absolutePath(row: Int32) -> String { absolutePath(rows[Int(row)].key) }
+    func key(row: Int32) -> Key { key(row: Int(row)) }
+    /// `key(row:).path`'s bytes, sharing this value's buffer: no copy, however many are kept.
+    func keyBytes(row: Int32) -> ArraySlice<UInt8> {
+        let row = rows[Int(row)]
+        return keyBytes[Int(row.pathStart)..<Int(row.pathStart + row.pathLength)]
+    }
+    func venvPath(row: Int32) -> String { venvPath(key(row: Int(row))) }
+    func absolutePath(row: Int32) -> String { absolutePath(key(row: Int(row))) }
     /// True for a path inside site-packages.
     func isInSitePackages(row: Int32) -> Bool { rows[Int(row)].inside }
 
+    private func isRecordPath(_ path: String, row position: Int) -> Bool {
+        guard rows[position].recordPathIsKey else { return spelledRecordPaths[Int32(position)] == path }
+        return withKeyBytes(row: position) { $0.elementsEqual(path.utf8) }
+    }
+
     private func recordPath(row position: Int) -> String {
-        rows[position].recordPathIsKey ? rows[position].path : spelledRecordPaths[Int32(position)]!
+        rows[position].recordPathIsKey ? keyPath(row: position) : spelledRecordPaths[Int32(position)]!
     }
 
     private func expectation(row position: Int) -> Expectation {
@@ -172,34 +279,45 @@ struct Expectations {
 
     /// Drops one expectation: its path is neither verified nor restored.
     mutating func remove(row: Int32) {
+        guard !rows[Int(row)].removed else { return }
+        listedOnly.insert(key(row: Int(row)))
+        // The table keeps its slot, which lookups skip from now on.
         rows[Int(row)].removed = true
-        let key = rows[Int(row)].key
-        listedOnly.insert(key)
-        if key.inside { insideIndex[key.path] = nil } else { outsideIndex[key.path] = nil }
+        liveRows -= 1
     }
 
     func isRemoved(row: Int32) -> Bool { rows[Int(row)].removed }
 
-    /// Whether `lhs`'s venv-relative path sorts before `rhs`'s, bytewise, without making either.
-    private static func venvPathPrecedes(_ lhs: Key, _ rhs: Key, prefix: String) -> Bool {
-        if lhs.inside == rhs.inside { return lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8) }
-        var left = (lhs.inside ? prefix.utf8 : lhs.path.utf8).makeIterator()
-        var leftTail = (lhs.inside ? lhs.path.utf8 : "".utf8).makeIterator()
-        var right = (rhs.inside ? prefix.utf8 : rhs.path.utf8).makeIterator()
-        var rightTail = (rhs.inside ? rhs.path.utf8 : "".utf8).makeIterator()
-        while true {
-            let l = left.next() ?? leftTail.next()
-            let r = right.next() ?? rightTail.next()
-            guard let l else { return r != nil }
-            guard let r else { return false }
-            if l != r { return l < r }
+    /// Whether row `lhs`'s venv-relative path sorts before row `rhs`'s, bytewise, without making either.
+    private func venvPathPrecedes(row lhs: Int, row rhs: Int) -> Bool {
+        let empty = [UInt8]()
+        return withKeyBytes(row: lhs) { lhsPath in
+            withKeyBytes(row: rhs) { rhsPath in
+                empty.withUnsafeBufferPointer { empty in
+                    insidePrefixBytes.withUnsafeBufferPointer { prefix in
+                        let (lhsInside, rhsInside) = (rows[lhs].inside, rows[rhs].inside)
+                        if lhsInside == rhsInside { return lhsPath.lexicographicallyPrecedes(rhsPath) }
+                        var left = (lhsInside ? prefix : lhsPath).makeIterator()
+                        var leftTail = (lhsInside ? lhsPath : empty).makeIterator()
+                        var right = (rhsInside ? prefix : rhsPath).makeIterator()
+                        var rightTail = (rhsInside ? rhsPath : empty).makeIterator()
+                        while true {
+                            let l = left.next() ?? leftTail.next()
+                            let r = right.next() ?? rightTail.next()
+                            guard let l else { return r != nil }
+                            guard let r else { return false }
+                            if l != r { return l < r }
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// Keeps `entry` as row `position`'s RECORD row, compactly when it is the usual kind.
     private mutating func setRecord(_ entry: RecordEntry, row position: Int) {
         let digest = entry.hash?.isCanonicalSHA256 == true ? entry.hash?.sha256 : nil
-        guard entry.path == recordPath(row: position), entry.line <= Int32.max,
+        guard isRecordPath(entry.path, row: position), entry.line <= Int32.max,
             entry.hash == nil || digest != nil
         else {
             rows[position].record = .unusual
@@ -215,11 +333,20 @@ struct Expectations {
 
     /// The row for `key`, added when there is none yet.
     private mutating func row(_ key: Key, recordPath: String) -> Int {
-        if let existing = position(of: key) { return Int(existing) }
+        reserveSlots(rows.count + 1)
+        var path = key.path
+        let (index, found) = path.withUTF8 { slot(inside: key.inside, $0) }
+        if found { return Int(slots[index]) }
         let position = Int32(rows.count)
-        rows.append(Row(path: key.path, inside: key.inside, recordPathIsKey: recordPath == key.path))
-        if recordPath != key.path { spelledRecordPaths[position] = recordPath }
-        if key.inside { insideIndex[key.path] = position } else { outsideIndex[key.path] = position }
+        let start = keyBytes.count
+        keyBytes.append(contentsOf: key.path.utf8)
+        rows.append(
+            Row(
+                pathStart: UInt32(start), pathLength: UInt32(keyBytes.count - start), inside: key.inside,
+                recordPathIsKey: recordPath.utf8.elementsEqual(key.path.utf8)))
+        if !rows[Int(position)].recordPathIsKey { spelledRecordPaths[position] = recordPath }
+        slots[index] = position
+        liveRows += 1
         return Int(position)
     }
 
@@ -238,10 +365,14 @@ struct Expectations {
             report.warn("\(installed.distInfoName) has no RECORD; verifying against the baseline only")
             return
         }
-        // Room for every row up front: growing tens of thousands of rows holds two copies at once.
-        let expected = installed.record?.entries.count ?? Record.rowCountBound(ofFile: installed.recordFile)
-        rows.reserveCapacity(expected)
-        insideIndex.reserveCapacity(expected)
+        // Room for every row and its path up front: growing tens of thousands of rows holds two
+        // copies at once, and a grown buffer keeps up to twice what it holds.
+        let (expected, pathBytes) =
+            installed.record.map { ($0.entries.count, $0.entries.reduce(0) { $0 + $1.path.utf8.count }) }
+            ?? Record.rowAndPathBound(ofFile: installed.recordFile)
+        rows.reserveCapacity(rows.count + expected)
+        keyBytes.reserveCapacity(keyBytes.count + pathBytes)
+        reserveSlots(rows.count + expected)
 
         var entries = 0
         var problems = [RecordProblem]()
@@ -305,10 +436,10 @@ struct Expectations {
     mutating func addOtherDistributions(excluding sameDistribution: String) {
         let index = SitePackagesIndex.of(sitePackages: sitePackages, venvRoot: venvRoot)
         others = (index, sameDistribution)
-        for position in insideIndex.values.map({ $0 }) + outsideIndex.values.map({ $0 }) {
-            let venvPath = venvPath(row: position)
+        for position in rows.indices where !rows[position].removed {
+            let venvPath = venvPath(row: Int32(position))
             if index.listedByOther(venvPath, than: sameDistribution) {
-                sharers[position] = index.rows(for: venvPath, otherThan: sameDistribution)
+                sharers[Int32(position)] = index.rows(for: venvPath, otherThan: sameDistribution)
             }
         }
     }
@@ -328,7 +459,9 @@ struct Expectations {
             if top.hasSuffix(".dist-info") || top.hasSuffix(".data") || top == "__pycache__" { return }
             names.insert(top)
         }
-        for path in insideIndex.keys { note(Key(inside: true, path: path)) }
+        for position in rows.indices where rows[position].inside && !rows[position].removed {
+            note(key(row: position))
+        }
         for key in listedOnly { note(key) }
         return names.map(String.init).sorted()
     }

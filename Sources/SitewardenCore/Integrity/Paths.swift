@@ -72,7 +72,9 @@ enum Paths {
 
     /// `path` relative to `root`, which must contain it.
     static func relative(_ path: String, to root: String) -> String {
-        path == root ? "." : String(path.dropFirst(root == "/" ? 1 : root.count + 1))
+        // By bytes, like `isInside`: a combining mark after the root's `/` stays in the result.
+        if path.utf8.elementsEqual(root.utf8) { return "." }
+        return String(path.utf8.dropFirst(root.utf8.elementsEqual("/".utf8) ? 1 : root.utf8.count + 1))!
     }
 
     /// The path up to its last `/` byte (a filesystem's separator is a byte: a combining mark

@@ -53,20 +53,32 @@ public struct Record: Sendable, Equatable {
         try CSVReader.forEachRow(ofFile: path, limit: recordSizeLimit) { body(entry(from: $0)) }
     }
 
-    /// At least as many as the rows of the RECORD file at `path` (its line ends, plus one), read
-    /// ahead so that a large RECORD's rows can be stored without growing their storage; 0 when
-    /// it cannot be read.
-    static func rowCountBound(ofFile path: String) -> Int {
-        guard let file = try? FileDescriptor.openRegularFile(path) else { return 0 }
+    /// At least as many as the rows of the RECORD file at `path` (its line ends, plus one), and
+    /// about as many bytes as their paths take (each line up to its first comma), read ahead so
+    /// that a large RECORD's rows and paths can be stored without growing their storage; zeros
+    /// when it cannot be read.
+    static func rowAndPathBound(ofFile path: String) -> (rows: Int, pathBytes: Int) {
+        guard let file = try? FileDescriptor.openRegularFile(path) else { return (0, 0) }
         var chunk = [UInt8](repeating: 0, count: 65536)
         var newlines = 0
         var returns = 0
+        var pathBytes = 0
+        var inPath = true
         while let count = try? file.read(into: &chunk), count > 0 {
             for byte in chunk[..<count] {
-                if byte == UInt8(ascii: "\n") { newlines += 1 } else if byte == UInt8(ascii: "\r") { returns += 1 }
+                switch byte {
+                case UInt8(ascii: "\n"):
+                    newlines += 1
+                    inPath = true
+                case UInt8(ascii: "\r"):
+                    returns += 1
+                    inPath = true
+                case UInt8(ascii: ","): inPath = false
+                default: if inPath { pathBytes += 1 }
+                }
             }
         }
-        return max(newlines, returns) + 1
+        return (max(newlines, returns) + 1, pathBytes)
     }
 
     /// Far beyond any real RECORD (tunely's is 1.6 KB, ansible's 2 MB).

@@ -76,8 +76,10 @@ final class SitePackagesIndex: Sendable {
     }
 
     private static func fingerprint(_ venvPath: String) -> UInt64 {
+        // Of the bytes: a String's hash would give two names of one Unicode form the same one.
         var hasher = Hasher()
-        hasher.combine(venvPath)
+        var path = venvPath
+        path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
         return UInt64(bitPattern: Int64(hasher.finalize()))
     }
 
@@ -91,7 +93,7 @@ final class SitePackagesIndex: Sendable {
         let entry = entries[Int(row.entry)]
         guard
             let absolute = Expectations.lexicallyConfined(entry.path, sitePackages: sitePackages, venvRoot: venvRoot),
-            Paths.relative(absolute, to: venvRoot) == venvPath
+            Paths.relative(absolute, to: venvRoot).utf8.elementsEqual(venvPath.utf8)
         else { return nil }
         return entry.hash
     }

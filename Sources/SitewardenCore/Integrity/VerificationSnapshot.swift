@@ -210,13 +210,19 @@ struct VerificationSnapshot {
 
     /// One input, named relative to the venv root (`.` for the root itself) or, outside it, by its
     /// absolute path: `head` followed by `tail`. The files inside site-packages share one head
-    /// (`lib/python3.x/site-packages/`) and their tail is the expectation's own string, so that a
-    /// large distribution's tens of thousands of inputs are named without a string each.
+    /// (`lib/python3.x/site-packages/`) and their tail is a slice of the expectations' own buffer
+    /// of key paths, so that a large distribution's tens of thousands of inputs are named without
+    /// a string or an allocation each.
     struct Input {
         var head: String
-        var tail: String
+        var tail: ArraySlice<UInt8>
 
         init(head: String = "", _ tail: String) {
+            self.head = head
+            self.tail = ArraySlice(tail.utf8)
+        }
+
+        init(head: String, bytes tail: ArraySlice<UInt8>) {
             self.head = head
             self.tail = tail
         }
@@ -303,8 +309,8 @@ struct VerificationSnapshot {
             for next in order[run..<end] {
                 let position = Int(next)
                 let input = inputs[position]
-                let length = input.head.utf8.count + input.tail.utf8.count
-                guard length < Int(UInt16.max), !input.head.utf8.contains(0), !input.tail.utf8.contains(0) else {
+                let length = input.head.utf8.count + input.tail.count
+                guard length < Int(UInt16.max), !input.head.utf8.contains(0), !input.tail.contains(0) else {
                     return false
                 }
                 if scratch.count <= length { scratch = [UInt8](repeating: 0, count: length + 1) }
@@ -314,7 +320,7 @@ struct VerificationSnapshot {
                         buffer[at] = byte
                         at += 1
                     }
-                    for byte in input.tail.utf8 {
+                    for byte in input.tail {
                         buffer[at] = byte
                         at += 1
                     }
@@ -351,12 +357,12 @@ struct VerificationSnapshot {
 
         init(_ input: Input, headNumber: Int) {
             head = UInt16(truncatingIfNeeded: headNumber)
-            outside = input.head.isEmpty && input.tail.hasPrefix("/")
+            outside = input.head.isEmpty && input.tail.first == UInt8(ascii: "/")
             let found =
                 outside
                 ? nil
-                : input.tail.utf8.lastIndex(of: UInt8(ascii: "/")).map {
-                    input.tail.utf8.distance(from: input.tail.utf8.startIndex, to: $0)
+                : input.tail.lastIndex(of: UInt8(ascii: "/")).map {
+                    $0 - input.tail.startIndex
                 }
             slash = found.map { Int32(clamping: $0) } ?? -1
         }
@@ -371,8 +377,8 @@ struct VerificationSnapshot {
         /// By head, then by the tail's directory, then by the rest, bytewise.
         static func precedes(_ lhs: InputName, _ lhsInput: Input, _ rhs: InputName, _ rhsInput: Input) -> Bool {
             if lhs.headNumber != rhs.headNumber { return lhs.headNumber < rhs.headNumber }
-            let left = lhsInput.tail.utf8
-            let right = rhsInput.tail.utf8
+            let left = lhsInput.tail
+            let right = rhsInput.tail
             let leftDirectory = left.prefix(lhs.tailSlash ?? 0)
             let rightDirectory = right.prefix(rhs.tailSlash ?? 0)
             if !leftDirectory.elementsEqual(rightDirectory) {
@@ -386,8 +392,7 @@ struct VerificationSnapshot {
             guard lhs.headNumber == rhs.headNumber, lhs.outside == rhs.outside, lhs.tailSlash == rhs.tailSlash
             else { return false }
             if lhs.outside { return true }
-            return lhsInput.tail.utf8.prefix(lhs.tailSlash ?? 0).elementsEqual(
-                rhsInput.tail.utf8.prefix(rhs.tailSlash ?? 0))
+            return lhsInput.tail.prefix(lhs.tailSlash ?? 0).elementsEqual(rhsInput.tail.prefix(rhs.tailSlash ?? 0))
         }
     }
 

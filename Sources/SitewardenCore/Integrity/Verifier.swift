@@ -276,7 +276,7 @@ public struct Verifier {
     /// Every path whose state this verification's outcome rests on (see `VerificationSnapshot`):
     /// what `locate` listed, every RECORD the index read, the manifest, `direct_url.json`, each
     /// expected file with the directories above it, and the directories the extra-file walk listed.
-    /// The expected files are named by their expectations' own strings (`VerificationSnapshot.Input`).
+    /// The expected files are named by slices of the expectations' own key paths (`VerificationSnapshot.Input`).
     private func snapshotInputs(
         installed: InstalledDistribution?, venvRoot: String, sitePackages: String, expectations: Expectations,
         expected: [Int32], walked: [String]
@@ -325,8 +325,10 @@ public struct Verifier {
         files.reserveCapacity(expected.count + inputs.count)
         let sitePackagesHead = expectations.sitePackagesInVenv + "/"
         for row in expected {
-            let key = expectations.key(row: row)
-            files.append(VerificationSnapshot.Input(head: key.inside ? sitePackagesHead : "", key.path))
+            files.append(
+                VerificationSnapshot.Input(
+                    head: expectations.isInSitePackages(row: row) ? sitePackagesHead : "",
+                    bytes: expectations.keyBytes(row: row)))
         }
         let prefix = venvRoot + "/"
         for path in inputs {

@@ -61,4 +61,16 @@ struct PathResolverTests {
     func insideMeansTheRootOrBelowItAtAComponentBoundary(path: String, root: String, inside: Bool) {
         #expect(Paths.isInside(path, root: root) == inside)
     }
+
+    @Test func relativePathsAndKeysGoByBytes() {
+        let composed = "caf\u{E9}.py"
+        let decomposed = "cafe\u{301}.py"
+
+        #expect(Paths.relative("/venv/\u{301}x", to: "/venv") == "\u{301}x")
+        #expect(Paths.relative("/venv", to: "/venv") == "." && Paths.relative("/etc/x", to: "/") == "etc/x")
+        #expect(composed == decomposed, "Swift's String equality, which keys must not use")
+        let keys = [composed, decomposed].map { Expectations.Key(inside: true, path: $0) }
+        #expect(keys[0] != keys[1])
+        #expect(Set(keys).count == 2)
+    }
 }

@@ -17,6 +17,28 @@ struct VerifierTests {
         #expect(report.filesChecked == 17)
     }
 
+    /// A filesystem names files by bytes: a precomposed `é` and an `e` with a combining accent are
+    /// two files (and two RECORD rows), though Swift's `String` would call the names equal.
+    @Test func namesThatDifferOnlyInUnicodeNormalizationAreTwoFiles() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let record = scratch.sitePackages + "/tunely-0.2.3.dist-info/RECORD"
+        var rows = ""
+        for (name, text) in [("caf\u{E9}.py", "composed = 1\n"), ("cafe\u{301}.py", "decomposed = 2\n")] {
+            try Files.create(scratch.sitePackages + "/tunely/" + name, Array(text.utf8), mode: 0o644)
+            let hash = RecordHash(sha256: SHA256Hasher.digest(of: Array(text.utf8))).recordField
+            rows += "tunely/\(name),\(hash),\(text.utf8.count)\n"
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: record))
+        handle.seekToEndOfFile()
+        handle.write(Data(rows.utf8))
+        try handle.close()
+
+        let report = scratch.verifier().verify()
+
+        #expect(report.drifts.isEmpty, "\(report.drifts)")
+        #expect(report.filesChecked == 17 + 2)
+    }
+
     @Test func incidentTruncationIsDiagnosedAsPrefixOfKnownGood() throws {
         let scratch = try RealTunely.scratchVenv()
         _ = try scratch.recorder().record()
