@@ -24,8 +24,9 @@ public struct CheckConfigCommand {
         return .healthy
     }
 
-    /// What was read and what it watches, and what is not wrong but worth knowing.
-    static func summary(_ config: SitewardenConfig, files: [String]) -> [String] {
+    /// What was read and what it watches, and what is not wrong but worth knowing. `libcurl` is
+    /// the library probes load (`CurlLibrary.soname`), tried only when a route is configured.
+    static func summary(_ config: SitewardenConfig, files: [String], libcurl: String = CurlLibrary.soname) -> [String] {
         var lines = ["\(config.sourcePath): valid (\(files.count) file(s): \(files.joined(separator: ", ")))"]
         for target in config.targets {
             let routes = target.routes.count == 1 ? "1 route" : "\(target.routes.count) routes"
@@ -39,6 +40,12 @@ public struct CheckConfigCommand {
             }
         }
         if let metrics = config.daemon.metricsFile { lines.append("  metrics: \(metrics) after every cycle") }
+        // libcurl is loaded by the first probe, not at start: a missing one would show only then.
+        if config.targets.contains(where: { !$0.routes.isEmpty }),
+            let problem = CurlLibrary.problem(loading: libcurl)
+        {
+            lines.append("  warning: routes are configured, but \(problem): every probe will fail (install libcurl4)")
+        }
         return lines
     }
 }

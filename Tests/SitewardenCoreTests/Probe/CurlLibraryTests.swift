@@ -28,4 +28,30 @@ import Testing
 
         #expect(error.description == "dlopen(libcurl.so.4): " + reason)
     }
+
+    /// libcurl is loaded only by the first probe, so `check-config` tries it when routes need it.
+    @Test func checkConfigWarnsWhenRoutesAreConfiguredButLibcurlCannotBeLoaded() {
+        func config(routes: [RouteConfig]) -> SitewardenConfig {
+            SitewardenConfig(
+                targets: [
+                    TargetConfig(
+                        name: "tunely", venv: "/srv/venv", distribution: "tunely", backup: "/backup/tunely",
+                        routes: routes)
+                ], sourcePath: "/etc/sitewarden/config.toml")
+        }
+        let routed = config(routes: [RouteConfig(url: "http://127.0.0.1:8083/api/info")])
+        func warnings(_ lines: [String]) -> [String] { lines.filter { $0.hasPrefix("  warning:") } }
+
+        let missing = warnings(CheckConfigCommand.summary(routed, files: [], libcurl: "libsitewarden-absent.so.4"))
+        let present = warnings(CheckConfigCommand.summary(routed, files: []))
+        let unneeded = warnings(
+            CheckConfigCommand.summary(config(routes: []), files: [], libcurl: "libsitewarden-absent.so.4"))
+
+        #expect(
+            missing == [
+                "  warning: routes are configured, but libsitewarden-absent.so.4: cannot open shared object file: "
+                    + "No such file or directory: every probe will fail (install libcurl4)"
+            ])
+        #expect(present.isEmpty && unneeded.isEmpty)
+    }
 }
