@@ -205,15 +205,11 @@ struct Expectations {
         }
         keyBytes.withUnsafeBufferPointer { bytes in
             rows.withUnsafeBufferPointer { rows in
+                func path(_ row: Row) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: bytes[Int(row.pathStart)..<Int(row.pathStart + row.pathLength)])
+                }
                 func before(_ lhs: Int32, _ rhs: Int32) -> Bool {
-                    let (left, right) = (rows[Int(lhs)], rows[Int(rhs)])
-                    let common = Int(min(left.pathLength, right.pathLength))
-                    if common > 0 {
-                        let order = memcmp(
-                            bytes.baseAddress! + Int(left.pathStart), bytes.baseAddress! + Int(right.pathStart), common)
-                        if order != 0 { return order < 0 }
-                    }
-                    return left.pathLength < right.pathLength
+                    Paths.bytewiseBefore(path(rows[Int(lhs)]), path(rows[Int(rhs)]))
                 }
                 inside.sort(by: before)
                 outside.sort(by: before)
@@ -251,7 +247,9 @@ struct Expectations {
     func isInSitePackages(row: Int32) -> Bool { rows[Int(row)].inside }
 
     private func isRecordPath(_ path: String, row position: Int) -> Bool {
-        guard rows[position].recordPathIsKey else { return spelledRecordPaths[Int32(position)] == path }
+        guard rows[position].recordPathIsKey else {
+            return spelledRecordPaths[Int32(position)]?.utf8.elementsEqual(path.utf8) == true
+        }
         return withKeyBytes(row: position) { $0.elementsEqual(path.utf8) }
     }
 

@@ -7,16 +7,17 @@ enum Paths {
     static func bytewiseBefore(_ lhs: String, _ rhs: String) -> Bool {
         var lhs = lhs
         var rhs = rhs
-        return lhs.withUTF8 { left in
-            rhs.withUTF8 { right in
-                let common = min(left.count, right.count)
-                if common > 0 {
-                    let order = memcmp(left.baseAddress!, right.baseAddress!, common)
-                    if order != 0 { return order < 0 }
-                }
-                return left.count < right.count
-            }
+        return lhs.withUTF8 { left in rhs.withUTF8 { right in bytewiseBefore(left, right) } }
+    }
+
+    /// `bytewiseBefore` of two paths' bytes in place.
+    static func bytewiseBefore(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+        let common = min(left.count, right.count)
+        if common > 0 {
+            let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+            if order != 0 { return order < 0 }
         }
+        return left.count < right.count
     }
 
     /// Joins and normalizes: collapses `//` and `.`, resolves `..` lexically. `base` must be absolute.
