@@ -31,7 +31,13 @@ public struct CheckCommand {
                 target: target, events: DiscardingSink(),
                 scanner: FileScanner.configured(config.daemon, target: target.name, useCache: !full))
         }
-        if !full { Self.prepareReuse(monitors, threads: config.daemon.workers) }
+        if !full {
+            // What a killed check or daemon left half-written, as the daemon clears at start.
+            if ScanCache.isUsable(stateDirectory: config.daemon.stateDirectory) {
+                ScanCache.removeInterruptedWrites(stateDirectory: config.daemon.stateDirectory)
+            }
+            Self.prepareReuse(monitors, threads: config.daemon.workers)
+        }
         let label = monitors.count == 1 ? "\(monitors[0].target.name): checking files" : "checking files"
         let reports = progress.during(label) { Self.verifyAll(monitors, threads: config.daemon.workers) }
         for (monitor, report) in zip(monitors, reports) {

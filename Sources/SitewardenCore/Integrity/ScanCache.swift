@@ -269,15 +269,19 @@ struct ScanCache: Sendable {
 
     /// Removes the temporary files of writes a crash or `kill -9` interrupted (`<name>.tmp.<pid>`,
     /// of caches and snapshots alike): each crash would leave another. Only names of that shape in
-    /// sitewarden's own cache directory are touched; returns how many were removed.
+    /// sitewarden's own cache directory are touched, and not while the process that names it still
+    /// runs: a `check` beside the daemon writes its cache for as long as its scan takes. A reused
+    /// pid keeps a leftover only until that process ends. Returns how many were removed.
     @discardableResult
     static func removeInterruptedWrites(stateDirectory: String) -> Int {
         let directory = stateDirectory + "/" + directoryName
         var removed = 0
-        for (name, type) in directoryEntriesWithTypes(directory)
-        where type != UInt8(DT_DIR) && name.contains(".tmp.")
-            && name.split(separator: ".").last?.allSatisfy(\.isNumber) == true
-        {
+        for (name, type) in directoryEntriesWithTypes(directory) where type != UInt8(DT_DIR) {
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count >= 3, parts[parts.count - 2] == "tmp", let pid = pid_t(parts[parts.count - 1]), pid > 0
+            else { continue }
+            // kill(pid, 0) sends nothing: it fails with ESRCH only when no such process exists.
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
             if unlink(directory + "/" + name) == 0 { removed += 1 }
         }
         return removed

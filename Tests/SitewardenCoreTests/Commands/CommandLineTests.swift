@@ -225,6 +225,27 @@ struct CommandLineTests {
         #expect(probing.status == 2 && probing.loaded)
     }
 
+    @Test func checkRemovesWhatAKilledCheckLeftHalfWrittenButNotWhatARunningOneWrites() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let config = try Self.writeConfig(scratch)
+        let directory = scratch.path + "/state/" + ScanCache.directoryName
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let leftover = directory + "/tunely.bin.tmp.\(ended.processIdentifier)"
+        let inProgress = directory + "/other.bin.tmp.\(getpid())"
+        try Files.create(leftover, [1], mode: 0o600)
+        try Files.create(inProgress, [1], mode: 0o600)
+
+        let result = try Self.sitewarden(["-c", config, "check"])
+
+        #expect(result.status == 0, "\(result.output)\(result.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(FileManager.default.fileExists(atPath: inProgress))
+    }
+
     @Test func baselineOfADamagedInstallIsRefusedWithExitThree() throws {
         let scratch = try RealTunely.scratchVenv()
         let config = try Self.writeConfig(scratch)

@@ -198,12 +198,22 @@ struct FileScannerTests {
         return paths
     }
 
+    /// A temporary file is a leftover only once the process named in it has ended: a check run
+    /// beside the daemon writes its cache for as long as its scan takes.
     @Test func temporaryFilesOfInterruptedWritesAreRemovedAndNothingElse() throws {
         let scratch = try Scratch()
         let directory = scratch.path + "/" + ScanCache.directoryName
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let kept = ["tunely.bin", "tunely.snapshot", "notes.tmp.txt", "tunely.bin.tmp.x1"]
-        let leftovers = ["tunely.bin.tmp.20495", "tunely.snapshot.tmp.7"]
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let running = getpid()
+        let kept = [
+            "tunely.bin", "tunely.snapshot", "notes.tmp.txt", "tunely.bin.tmp.x1", "tunely.bin.tmp.\(running)",
+            "tunely.snapshot.tmp.\(running)",
+        ]
+        let leftovers = ["tunely.bin.tmp.\(ended.processIdentifier)", "tunely.snapshot.tmp.\(ended.processIdentifier)"]
         for name in kept + leftovers { try Files.create(directory + "/" + name, [1], mode: 0o600) }
 
         let removed = ScanCache.removeInterruptedWrites(stateDirectory: scratch.path)
