@@ -118,9 +118,14 @@ struct QuarantineSession {
 
     /// Moves an extra file out of the venv into the quarantine: renamed when on the same mount,
     /// otherwise copied, synced, and only then unlinked. Never deleted outright.
+    /// Throws, and so is never counted as moved, when there is no regular file at `path` (gone
+    /// since the verification, or something else: a FIFO, a symlink), which stays where it is.
     mutating func move(_ path: String, drift: FileDrift) throws(SystemError) {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        guard lstat(path, &info) == 0 else { throw SystemError("lstat", path) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemError("move", path, code: EINVAL, reason: "not a regular file, left in place")
+        }
         let kept = try place(drift.venvPath)
         if rename(path, kept) != 0 {
             guard errno == EXDEV else { throw SystemError("rename", path) }

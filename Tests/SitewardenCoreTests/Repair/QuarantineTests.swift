@@ -106,6 +106,29 @@ struct QuarantineTests {
         #expect(try record(session).files.map(\.drift) == ["extra"])
     }
 
+    /// Only what was moved is said to be: an extra that is not a regular file stays, and why is told.
+    @Test func anExtraThatIsNotARegularFileIsNotReportedMoved() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let manifest = try scratch.recorder().record()
+        let fifo = scratch.sitePackages + "/tunely/legacy.py"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let drifts = scratch.verifier().verify().drifts
+        let quarantine = Quarantine(stateDirectory: scratch.path + "/state", target: "tunely", limit: 1 << 30)
+
+        let outcome = try Restorer(
+            venvRoot: scratch.venv, backupDirectory: scratch.backup, manifest: manifest, quarantine: quarantine,
+            quarantineExtras: true
+        ).restoreReporting(drifts)
+
+        #expect(drifts.map(\.kind) == [.extra])
+        #expect(outcome.movedExtras.isEmpty)
+        #expect(outcome.quarantineProblems.count == 1)
+        #expect(outcome.quarantineProblems.first?.hasPrefix("tunely/legacy.py: ") == true)
+        #expect(outcome.quarantineProblems.first?.contains("not a regular file, left in place") == true)
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+    }
+
     @Test(arguments: ["../../escaped", "billing/api", "..", ".", ""])
     func aTargetNameThatIsNotOneDirectoryIsRefusedAndNothingIsMadeOutsideTheQuarantine(name: String) throws {
         let scratch = try Scratch()
