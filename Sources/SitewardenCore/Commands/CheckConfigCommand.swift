@@ -44,7 +44,9 @@ public struct CheckConfigCommand {
         if config.targets.contains(where: { !$0.routes.isEmpty }),
             let problem = CurlLibrary.problem(loading: libcurl)
         {
-            lines.append("  warning: routes are configured, but \(problem): every probe will fail (install libcurl4)")
+            lines.append(
+                "  warning: routes are configured, but \(libcurl) cannot be loaded (\(problem)): every probe fails "
+                    + "until it can (install libcurl4)")
         }
         return lines
     }

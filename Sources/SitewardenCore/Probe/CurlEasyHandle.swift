@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 /// Why libcurl could not be set up for a probe: which call failed and libcurl's reason, or why
 /// the library itself could not be loaded.
@@ -26,19 +27,39 @@ struct CurlSetupError: Error, CustomStringConvertible {
     }
 }
 
-/// libcurl, loaded (`CCurl`'s `sw_curl_load`) and initialised once, on first use, by whichever
-/// thread gets there first; never by a process that probes nothing.
+/// libcurl, loaded (`CCurl`'s `sw_curl_load`) and initialised on first use, by whichever thread
+/// gets there first; never by a process that probes nothing. A failed attempt is made again by
+/// the next probe, so installing libcurl4 under a running daemon is enough.
 enum CurlLibrary {
     /// The OpenSSL flavour's soname (Debian's libcurl4; libcurl3-gnutls is `libcurl-gnutls.so.4`).
     static let soname = "libcurl.so.4"
 
-    /// Swift runs a static's initialiser exactly once under a lock, which makes this lazy and
-    /// thread-safe, and orders the load before every use of the library on any thread.
-    static let setup: CurlSetupError? = {
-        if let problem = problem(loading: soname, commit: true) { return CurlSetupError(unloadable: problem) }
-        let code = sw_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        return code == CURLE_OK ? nil : CurlSetupError(call: "curl_global_init", code: code)
-    }()
+    /// Whether libcurl is ready. The lock also orders the load before every use of the library:
+    /// each use asks `setup` first.
+    private static let state = Mutex(SetupState())
+
+    /// nil once libcurl is loaded and initialised (loading it now if need be), else why not.
+    static var setup: CurlSetupError? {
+        state.withLock { state in
+            state.attempt {
+                if let problem = problem(loading: soname, commit: true) { return CurlSetupError(unloadable: problem) }
+                let code = sw_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+                return code == CURLE_OK ? nil : CurlSetupError(call: "curl_global_init", code: code)
+            }
+        }
+    }
+
+    /// Set-up that is done once it succeeds, and tried again each time until then.
+    struct SetupState {
+        private(set) var ready = false
+
+        mutating func attempt(_ setUp: () -> CurlSetupError?) -> CurlSetupError? {
+            guard !ready else { return nil }
+            let problem = setUp()
+            ready = problem == nil
+            return problem
+        }
+    }
 
     /// True once libcurl is loaded and initialised (loading it if need be).
     static var isUsable: Bool { setup == nil }

@@ -225,6 +225,39 @@ struct CommandLineTests {
         #expect(probing.status == 2 && probing.loaded)
     }
 
+    /// libcurl hidden in a private mount namespace (`/dev/null` bound over it), as on a server
+    /// where libcurl4 was never installed: the files are still verified, every probe says why.
+    @Test(
+        .enabled(
+            if: RestoreUnderStressTests.mayRunAsRoot, "needs root for a mount namespace (skipped: not root, CI unset)"))
+    func withoutLibcurlTheFilesAreStillVerifiedAndEveryProbeSaysWhy() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let config = try Self.writeConfig(
+            scratch, extra: "\n[[target.route]]\nurl = \"http://127.0.0.1:1/api/info\"\ntimeout = \"1s\"")
+        _ = try Self.sitewarden(["-c", config, "baseline"])
+        try Files.keepFirstLines(scratch.sitePackages + "/tunely/server.py", 562)
+        let library = "/usr/lib/x86_64-linux-gnu/libcurl.so.4"
+        func hidden(_ arguments: [String]) throws -> Shell.Result {
+            var environment = ProcessInfo.processInfo.environment
+            environment["NOTIFY_SOCKET"] = nil
+            return try Shell.run(
+                ["unshare", "-m", "sh", "-c", "mount --bind /dev/null \(library) && exec \"$@\"", "sh", Self.binary]
+                    + arguments, environment: environment)
+        }
+
+        let check = try hidden(["-c", config, "check"])
+        let checkConfig = try hidden(["-c", config, "check-config"])
+
+        #expect(check.status == 1, "drift outranks the probe failure: \(check.output)\(check.errorOutput)")
+        #expect(check.output.contains("tunely/server.py: truncated, prefix of the known-good file, 562 of 1361 lines"))
+        // The loader names the file it found, here by the merged /usr's /lib.
+        #expect(check.output.contains("could not set up libcurl: dlopen(libcurl.so.4): /"))
+        #expect(check.output.contains("/libcurl.so.4: file too short"))
+        #expect(checkConfig.status == 0)
+        #expect(checkConfig.output.contains("warning: routes are configured, but libcurl.so.4 cannot be loaded (/"))
+        #expect(checkConfig.output.contains("/libcurl.so.4: file too short): every probe fails until it can"))
+    }
+
     @Test func checkRemovesWhatAKilledCheckLeftHalfWrittenButNotWhatARunningOneWrites() throws {
         let scratch = try RealTunely.scratchVenv()
         let config = try Self.writeConfig(scratch)

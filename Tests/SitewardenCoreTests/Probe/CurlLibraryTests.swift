@@ -49,9 +49,33 @@ import Testing
 
         #expect(
             missing == [
-                "  warning: routes are configured, but libsitewarden-absent.so.4: cannot open shared object file: "
-                    + "No such file or directory: every probe will fail (install libcurl4)"
+                "  warning: routes are configured, but libsitewarden-absent.so.4 cannot be loaded "
+                    + "(libsitewarden-absent.so.4: cannot open shared object file: No such file or directory): "
+                    + "every probe fails until it can (install libcurl4)"
             ])
         #expect(present.isEmpty && unneeded.isEmpty)
+    }
+
+    /// A daemon started before libcurl4 was installed probes once it is: a failed set-up is tried
+    /// again by the next probe, a successful one never.
+    @Test func aFailedSetUpIsTriedAgainAndASuccessfulOneIsKept() {
+        var state = CurlLibrary.SetupState()
+        var attempts = 0
+        let missing = CurlSetupError(unloadable: "libcurl.so.4: cannot open shared object file")
+        func attempt(failing: Bool) -> CurlSetupError? {
+            state.attempt {
+                attempts += 1
+                return failing ? missing : nil
+            }
+        }
+
+        let first = attempt(failing: true)
+        let second = attempt(failing: true)
+        let third = attempt(failing: false)
+        let fourth = attempt(failing: true)
+
+        #expect(first?.description == missing.description && second?.description == missing.description)
+        #expect(third == nil && fourth == nil)
+        #expect(attempts == 3 && state.ready)
     }
 }
