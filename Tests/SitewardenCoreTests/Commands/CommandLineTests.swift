@@ -263,11 +263,8 @@ struct CommandLineTests {
         let config = try Self.writeConfig(scratch)
         let directory = scratch.path + "/state/" + ScanCache.directoryName
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let ended = Process()
-        ended.executableURL = URL(fileURLWithPath: "/bin/true")
-        try ended.run()
-        ended.waitUntilExit()
-        let leftover = directory + "/tunely.bin.tmp.\(ended.processIdentifier)"
+        let ended = try Shell.endedProcessID()
+        let leftover = directory + "/tunely.bin.tmp.\(ended)"
         let inProgress = directory + "/other.bin.tmp.\(getpid())"
         try Files.create(leftover, [1], mode: 0o600)
         try Files.create(inProgress, [1], mode: 0o600)

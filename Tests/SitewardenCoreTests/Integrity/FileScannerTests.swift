@@ -204,16 +204,13 @@ struct FileScannerTests {
         let scratch = try Scratch()
         let directory = scratch.path + "/" + ScanCache.directoryName
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let ended = Process()
-        ended.executableURL = URL(fileURLWithPath: "/bin/true")
-        try ended.run()
-        ended.waitUntilExit()
+        let ended = try Shell.endedProcessID()
         let running = getpid()
         let kept = [
             "tunely.bin", "tunely.snapshot", "notes.tmp.txt", "tunely.bin.tmp.x1", "tunely.bin.tmp.\(running)",
             "tunely.snapshot.tmp.\(running)",
         ]
-        let leftovers = ["tunely.bin.tmp.\(ended.processIdentifier)", "tunely.snapshot.tmp.\(ended.processIdentifier)"]
+        let leftovers = ["tunely.bin.tmp.\(ended)", "tunely.snapshot.tmp.\(ended)"]
         for name in kept + leftovers { try Files.create(directory + "/" + name, [1], mode: 0o600) }
 
         let removed = ScanCache.removeInterruptedWrites(stateDirectory: scratch.path)

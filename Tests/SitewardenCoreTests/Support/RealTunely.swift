@@ -76,6 +76,15 @@ struct FixtureError: Error, CustomStringConvertible {
 
 /// Runs real processes for fixtures.
 enum Shell {
+    /// The pid of a process that has run and ended (and so names no process, until reused).
+    static func endedProcessID() throws -> pid_t {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        return process.processIdentifier
+    }
+
     struct Result {
         var status: Int32
         var output: String
