@@ -40,10 +40,14 @@ public struct RestoreCommand {
                 result = .cannotVerify
                 continue
             }
-            for extra in Restorer.leftInPlace(report.drifts) {
-                // The drift's own text says it is left in place.
-                StandardStreams.write("\(target.name): \(extra)\n")
-                result = CheckCommand.worse(result, .drift)
+            // Extras go into the quarantine in a repair that moves them, as in the daemon's;
+            // otherwise they stay.
+            let movesExtras = target.quarantineExtras && target.mode == .repair && !dryRun
+            if !movesExtras {
+                for extra in Restorer.leftInPlace(report.drifts) {
+                    StandardStreams.write("\(target.name): \(extra); left in place\n")
+                    result = CheckCommand.worse(result, .drift)
+                }
             }
             if let change = report.versionChange, !change.pinned {
                 StandardStreams.writeError(
@@ -52,7 +56,7 @@ public struct RestoreCommand {
                 result = CheckCommand.worse(result, report.drifts.isEmpty ? .versionChanged : .drift)
                 continue
             }
-            guard report.drifts.contains(where: { $0.kind != .extra }) else {
+            guard TargetMonitor.mayRestore(report, movingExtras: movesExtras) else {
                 if report.drifts.isEmpty {
                     StandardStreams.write("\(target.name): nothing to restore (\(report.filesChecked) files match)\n")
                 }

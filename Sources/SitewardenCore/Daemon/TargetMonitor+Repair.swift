@@ -116,7 +116,10 @@ extension TargetMonitor {
         let files = restorable.map(\.recordPath).joined(separator: " ")
         events.emit(
             Event(
-                .restoreStarted, "\(target.name): restoring \(restorable.count) file(s) from \(target.backup)",
+                .restoreStarted,
+                restorable.isEmpty
+                    ? "\(target.name): moving \(report.drifts.count) extra file(s) into the quarantine"
+                    : "\(target.name): restoring \(restorable.count) file(s) from \(target.backup)",
                 [("TARGET", target.name), ("FILES", files)]))
         let started = CycleClock.now()
         restoring = true
@@ -135,14 +138,18 @@ extension TargetMonitor {
             if !outcome.movedExtras.isEmpty {
                 note += "; extra files moved to the quarantine: \(outcome.movedExtras.joined(separator: ", "))"
             }
-            if let directory = outcome.quarantineDirectory { note += "; replaced files kept in \(directory)" }
+            if let directory = outcome.quarantineDirectory {
+                note += restored.isEmpty ? "; quarantine: \(directory)" : "; replaced files kept in \(directory)"
+            }
             if !outcome.quarantineProblems.isEmpty {
                 note += "; quarantine incomplete: \(outcome.quarantineProblems.joined(separator: "; "))"
             }
             events.emit(
                 Event(
                     .restoreDone,
-                    "\(target.name): restored \(restored.map(\.recordPath).joined(separator: ", ")) in \(CycleClock.since(started).secondsText)\(note)",
+                    "\(target.name): restored "
+                        + (restored.isEmpty ? "no file" : restored.map(\.recordPath).joined(separator: ", "))
+                        + " in \(CycleClock.since(started).secondsText)\(note)",
                     [
                         ("TARGET", target.name), ("FILES", restored.map(\.recordPath).joined(separator: " ")),
                         ("SHA256", restored.map(\.sha256).joined(separator: " ")),

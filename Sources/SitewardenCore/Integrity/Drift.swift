@@ -86,7 +86,7 @@ public struct FileDrift: Sendable, Equatable, CustomStringConvertible {
         case .notRegularFile: "\(recordPath): not a regular file"
         case .leavesVenv: "\(recordPath): leads out of the venv through a symlink"
         case .unreadable(let error): "\(recordPath): unreadable (\(error))"
-        case .extra: "\(recordPath): extra (importable code no RECORD or baseline lists; left in place)"
+        case .extra: "\(recordPath): extra (importable code no RECORD or baseline lists)"
         case .metadata:
             "\(recordPath): metadata changed (\(actualMetadata.map(\.description) ?? "?"), "
                 + "expected \(expectedMetadata.map(\.description) ?? "?"))"

@@ -258,6 +258,24 @@ struct CommandLineTests {
         #expect(checkConfig.output.contains("/libcurl.so.4: file too short): every probe fails until it can"))
     }
 
+    /// As the daemon's repair does: extras go into the quarantine when that is configured, also
+    /// when nothing else drifted, and are not said to be left in place.
+    @Test func restoreMovesExtrasIntoTheQuarantineEvenWhenTheyAreTheOnlyDrift() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let config = try Self.writeConfig(scratch, extra: "mode = \"repair\"\nquarantine_extras = true")
+        _ = try Self.sitewarden(["-c", config, "baseline"])
+        let legacy = scratch.sitePackages + "/tunely/legacy.py"
+        try Files.create(legacy, Array("import os\n".utf8), mode: 0o644)
+
+        let restore = try Self.sitewarden(["-c", config, "restore"])
+        let after = try Self.sitewarden(["-c", config, "check"])
+
+        #expect(restore.status == 0, "\(restore.output)\(restore.errorOutput)")
+        #expect(!restore.output.contains("left in place"), "\(restore.output)")
+        #expect(!FileManager.default.fileExists(atPath: legacy))
+        #expect(after.status == 0, "\(after.output)")
+    }
+
     @Test func checkRemovesWhatAKilledCheckLeftHalfWrittenButNotWhatARunningOneWrites() throws {
         let scratch = try RealTunely.scratchVenv()
         let config = try Self.writeConfig(scratch)
