@@ -47,7 +47,10 @@ public struct CheckCommand {
             if json {
                 targets.append(TargetStatus(monitor, health: Self.health(outcome, report)))
             } else {
-                StandardStreams.write(Self.render(target, report, probes, duration: monitor.lastCheckDuration, style))
+                StandardStreams.write(
+                    Self.render(
+                        target, report, probes, duration: monitor.lastCheckDuration,
+                        scan: monitor.scanner.cache != nil ? monitor.scanner.lastScan : nil, style))
             }
             worst = Self.worse(worst, outcome)
         }
@@ -168,9 +171,18 @@ public struct CheckCommand {
         String(describe(code).map { $0 == " " ? "-" : $0 })
     }
 
+    /// `scan`: what a scanner with a cache did, said beside the count (nil: it has no cache).
+    /// How the files were known: whether the scan cache or the last report spared reading them.
+    static func describe(_ scan: ScanStatistics) -> String {
+        if scan.reusedReport { return " (nothing changed since the last check: its report stands)" }
+        if scan.files == 0 { return "" }
+        if scan.fullRehash { return " (all \(scan.hashed) hashed: the periodic full rehash, or no usable scan cache)" }
+        return " (\(scan.hashed) hashed, \(scan.fromCache) unchanged since the scan cache)"
+    }
+
     static func render(
         _ target: TargetConfig, _ report: VerificationReport, _ probes: [ProbeResult], duration: Duration? = nil,
-        _ style: TerminalStyle = .plain
+        scan: ScanStatistics? = nil, _ style: TerminalStyle = .plain
     ) -> String {
         var lines = [
             "\(style.paint(target.name, .bold)): \(target.distribution) \(report.version ?? target.version ?? "?") in \(target.venv)"
@@ -181,7 +193,7 @@ public struct CheckCommand {
             let drifted = "\(report.drifts.count) drifted"
             let took = duration.map { " in \($0.secondsText)" } ?? ""
             lines.append(
-                "  files:   \(report.filesChecked) checked\(took), "
+                "  files:   \(report.filesChecked) checked\(took)\(scan.map(Self.describe) ?? ""), "
                     + (report.drifts.isEmpty ? drifted : style.paint(drifted, .red)))
         }
         for drift in report.drifts {

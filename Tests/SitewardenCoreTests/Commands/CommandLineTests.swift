@@ -276,6 +276,32 @@ struct CommandLineTests {
         #expect(after.status == 0, "\(after.output)")
     }
 
+    /// An operator can see the fast path work: what was hashed, what the scan cache vouched for,
+    /// and when the last report stood because nothing it read had changed.
+    @Test func checkSaysWhatTheScanCacheSparedIt() throws {
+        let scratch = try RealTunely.scratchVenv()
+        let config = try Self.writeConfig(scratch)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/state", withIntermediateDirectories: true)
+        // The copy's files are older than the racy window (2 s) by then, so that they are remembered.
+        usleep(2_100_000)
+
+        let first = try Self.sitewarden(["-c", config, "check"])
+        let second = try Self.sitewarden(["-c", config, "check"])
+        // A file replaced by an identical copy: new inode and ctime, the same bytes.
+        let cli = scratch.sitePackages + "/tunely/cli.py"
+        let text = try Files.read(cli)
+        try FileManager.default.removeItem(atPath: cli)
+        try text.write(to: URL(fileURLWithPath: cli))
+        let third = try Self.sitewarden(["-c", config, "check"])
+        let full = try Self.sitewarden(["-c", config, "check", "--full"])
+
+        #expect(first.output.contains("  files:   17 checked in "))
+        #expect(first.output.contains("(all 17 hashed: the periodic full rehash, or no usable scan cache), 0 drifted"))
+        #expect(second.output.contains("(nothing changed since the last check: its report stands), 0 drifted"))
+        #expect(third.output.contains("(1 hashed, 16 unchanged since the scan cache), 0 drifted"), "\(third.output)")
+        #expect(full.output.contains("  files:   17 checked in ") && !full.output.contains("hashed"))
+    }
+
     @Test func checkRemovesWhatAKilledCheckLeftHalfWrittenButNotWhatARunningOneWrites() throws {
         let scratch = try RealTunely.scratchVenv()
         let config = try Self.writeConfig(scratch)
