@@ -26,6 +26,9 @@ public struct CheckCommand {
         let progress = ProgressLine()
         var worst = ExitCode.healthy
         var targets: [TargetStatus] = []
+        // As the daemon does: without its state directory a check would keep no scan cache. One
+        // that cannot be made (another user's check) costs only speed.
+        if !full { try? makeDirectories(config.daemon.stateDirectory) }
         let monitors = config.targets(named: targetNames).map { target in
             TargetMonitor(
                 target: target, events: DiscardingSink(),
