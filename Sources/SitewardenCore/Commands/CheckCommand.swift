@@ -26,21 +26,19 @@ public struct CheckCommand {
         let progress = ProgressLine()
         var worst = ExitCode.healthy
         var targets: [TargetStatus] = []
-        // As the daemon does: without its state directory a check would keep no scan cache. One
-        // that cannot be made (another user's check) costs only speed.
-        if !full { try? makeDirectories(config.daemon.stateDirectory) }
+        // As the daemon does at start: the state directory made (without it a check would keep no
+        // scan cache; one that cannot be made, for another user's check, costs only speed) and
+        // what a killed check or daemon left half-written cleared.
+        if !full {
+            try? makeDirectories(config.daemon.stateDirectory)
+            ScanCache.removeInterruptedWrites(stateDirectory: config.daemon.stateDirectory)
+        }
         let monitors = config.targets(named: targetNames).map { target in
             TargetMonitor(
                 target: target, events: DiscardingSink(),
                 scanner: FileScanner.configured(config.daemon, target: target.name, useCache: !full))
         }
-        if !full {
-            // What a killed check or daemon left half-written, as the daemon clears at start.
-            if ScanCache.isUsable(stateDirectory: config.daemon.stateDirectory) {
-                ScanCache.removeInterruptedWrites(stateDirectory: config.daemon.stateDirectory)
-            }
-            Self.prepareReuse(monitors, threads: config.daemon.workers)
-        }
+        if !full { Self.prepareReuse(monitors, threads: config.daemon.workers) }
         let label = monitors.count == 1 ? "\(monitors[0].target.name): checking files" : "checking files"
         let reports = progress.during(label) { Self.verifyAll(monitors, threads: config.daemon.workers) }
         for (monitor, report) in zip(monitors, reports) {
